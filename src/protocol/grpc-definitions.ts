@@ -1,0 +1,55 @@
+/**
+ * Loads the ferry.v1 .proto contract once, with the options every Ferry process uses (camelCase
+ * fields, int64 as JS numbers, enums as strings, defaults filled in). Broker and SDK both go through
+ * here so their view of the wire is identical; src/generated holds the matching TypeScript types.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ProtoGrpcType as AdminProto } from '../generated/admin.js';
+import type { ProtoGrpcType as FetchProto } from '../generated/fetch.js';
+import type { ProtoGrpcType as MetadataProto } from '../generated/metadata.js';
+import type { ProtoGrpcType as ProduceProto } from '../generated/produce.js';
+
+export const PROTO_FILES = [
+  'ferry/v1/common.proto',
+  'ferry/v1/metadata.proto',
+  'ferry/v1/produce.proto',
+  'ferry/v1/fetch.proto',
+  'ferry/v1/admin.proto',
+];
+
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** Finds proto/ whether running from src/ (tests) or dist/ (built). */
+export function protoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'proto');
+    if (existsSync(join(candidate, 'ferry', 'v1', 'common.proto'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the proto/ directory next to the Ferry installation');
+}
+
+export type FerryProto = AdminProto & FetchProto & MetadataProto & ProduceProto;
+
+let cached: { packageDefinition: protoLoader.PackageDefinition; proto: FerryProto } | undefined;
+
+export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefinition; proto: FerryProto } {
+  if (!cached) {
+    const root = protoRoot();
+    const packageDefinition = protoLoader.loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [root] });
+    const proto = grpc.loadPackageDefinition(packageDefinition) as unknown as FerryProto;
+    cached = { packageDefinition, proto };
+  }
+  return cached;
+}
