@@ -116,7 +116,7 @@ export class FerryError extends Error {
 
 /** The wire shape of ferry.v1.Error (as the gRPC loader presents it). */
 export interface WireError {
-  code: string;
+  code: ErrorCode;
   retriable: boolean;
   message: string;
   leaderId: number;
@@ -136,12 +136,14 @@ export function toWireError(err: FerryError): WireError {
 }
 
 /** Null when the wire error says NONE (or is absent). */
-export function fromWireError(wire: WireError | null | undefined): FerryError | null {
+export function fromWireError(
+  wire: { code?: string | number | null; message?: string | null; leaderId?: number | null; leaderAddress?: string | null; leaderEpoch?: number | null } | null | undefined,
+): FerryError | null {
   if (!wire || !wire.code || wire.code === ErrorCode.NONE) return null;
   const code = isErrorCode(wire.code) ? wire.code : ErrorCode.UNKNOWN_SERVER_ERROR;
   const leader =
-    wire.leaderId !== undefined && wire.leaderId >= 0
-      ? { leaderId: wire.leaderId, leaderAddress: wire.leaderAddress, leaderEpoch: wire.leaderEpoch }
+    typeof wire.leaderId === 'number' && wire.leaderId >= 0
+      ? { leaderId: wire.leaderId, leaderAddress: wire.leaderAddress ?? '', leaderEpoch: wire.leaderEpoch ?? -1 }
       : undefined;
   return new FerryError(code, wire.message || code, leader);
 }

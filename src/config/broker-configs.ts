@@ -1,0 +1,24 @@
+/** Broker-level settings (topic-level defaults live in topic-configs.ts and are accepted here too). */
+import type { ConfigDef } from './config-def.js';
+
+const MIB = 1024 * 1024;
+
+export const BROKER_CONFIGS: readonly ConfigDef[] = [
+  { name: 'node.id', type: 'int', default: 1, min: 0, doc: 'stable id of this broker in its cluster', aliases: ['broker.id'] },
+  { name: 'data.dir', type: 'string', default: './data', doc: 'directory holding partition logs and broker metadata', aliases: ['log.dirs', 'log.dir'] },
+  { name: 'host', type: 'string', default: '127.0.0.1', doc: 'address the gRPC server binds to' },
+  { name: 'port', type: 'int', default: 9092, min: 0, max: 65535, doc: 'gRPC port for clients and peers (0 = pick a free port)' },
+  { name: 'advertised.host', type: 'string', default: '', doc: 'host clients should use to reach this broker (default: host, or 127.0.0.1 when host is 0.0.0.0)' },
+  { name: 'log.level', type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info', doc: 'pino log level' },
+  { name: 'auto.create.topics.enable', type: 'boolean', default: true, doc: 'create a topic on first produce/metadata request for it' },
+  { name: 'num.partitions', type: 'int', default: 1, min: 1, max: 10_000, doc: 'partitions of an auto-created topic (or one created without a count)' },
+  { name: 'default.replication.factor', type: 'int', default: 1, min: 1, max: 16, doc: 'replication factor of topics created without one' },
+  { name: 'max.partitions.per.topic', type: 'int', default: 10_000, min: 1, max: 100_000, doc: 'upper bound on a topic\'s partition count' },
+  { name: 'delete.topic.enable', type: 'boolean', default: true, doc: 'allow DeleteTopics' },
+  { name: 'max.request.bytes', type: 'int', default: 100 * MIB, min: 1024, doc: 'largest gRPC request accepted (Kafka: socket.request.max.bytes)', aliases: ['socket.request.max.bytes'] },
+  { name: 'fetch.max.bytes', type: 'int', default: 55 * MIB, min: 1024, doc: 'largest fetch response the broker builds' },
+  { name: 'fetch.max.wait.ms.limit', type: 'int', default: 30_000, min: 0, doc: 'cap on a fetch request\'s max_wait_ms' },
+  { name: 'produce.timeout.ms.limit', type: 'int', default: 60_000, min: 0, doc: 'cap on a produce request\'s timeout_ms' },
+  { name: 'log.retention.check.interval.ms', type: 'long', default: 300_000, min: 100, doc: 'how often retention runs' },
+  { name: 'shutdown.timeout.ms', type: 'int', default: 30_000, min: 0, doc: 'how long a clean shutdown may take before the process exits anyway' },
+];

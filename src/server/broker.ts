@@ -1,0 +1,101 @@
+/**
+ * One broker process: claims its data directory, opens the topic catalogue and every partition log
+ * (running crash recovery), serves gRPC (Ferry's services + health + reflection), and shuts down
+ * cleanly: stop taking requests, let in-flight ones finish (bounded by shutdown.timeout.ms), flush and
+ * checkpoint every log, release the directory.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config/broker-config.js';
+import { loadFerryProto } from '../protocol/grpc-definitions.js';
+import { adminService } from './admin-service.js';
+import { claimDataDir, type DataDirClaim } from './data-dir.js';
+import { fetchService } from './fetch-service.js';
+import { BrokerLifecycle } from './lifecycle.js';
+import { metadataService } from './metadata-service.js';
+import { produceService } from './produce-service.js';
+import { TopicManager } from './topic-manager.js';
+
+/** Room for the protobuf framing around the largest fetch payload. */
+const RESPONSE_OVERHEAD_BYTES = 1024 * 1024;
+
+export class Broker {
+  private constructor(
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+    private readonly server: grpc.Server,
+    private readonly health: HealthImplementation,
+    private readonly topics: TopicManager,
+    private readonly lifecycle: BrokerLifecycle,
+    private readonly claim: DataDirClaim,
+    readonly port: number,
+  ) {}
+
+  static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
+    const started = Date.now();
+    logger.info({ config: config.describe() }, 'starting broker');
+    const claim = await claimDataDir(config.dataDir, config.nodeId, logger);
+    let topics: TopicManager | undefined;
+    try {
+      topics = await TopicManager.open(config, logger);
+      const lifecycle = new BrokerLifecycle();
+      const server = new grpc.Server({
+        'grpc.max_receive_message_length': config.int('max.request.bytes'),
+        'grpc.max_send_message_length': config.int('fetch.max.bytes') + RESPONSE_OVERHEAD_BYTES,
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.keepalive_timeout_ms': 10_000,
+        'grpc.keepalive_permit_without_calls': 1,
+        'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+      });
+      const { packageDefinition, proto } = loadFerryProto();
+      const v1 = proto.ferry.v1;
+      let boundPort = config.port;
+      const identity = () => ({ clusterId: claim.clusterId, nodeId: config.nodeId, host: config.advertisedHost, port: boundPort });
+      server.addService(v1.ProduceService.service, produceService(topics, lifecycle, logger));
+      server.addService(v1.FetchService.service, fetchService(topics, config, lifecycle, logger));
+      server.addService(v1.MetadataService.service, metadataService(topics, identity, lifecycle, logger));
+      server.addService(v1.AdminService.service, adminService(topics, () => config.nodeId, lifecycle, logger));
+      const health = new HealthImplementation({ '': 'NOT_SERVING', 'ferry.v1.ProduceService': 'NOT_SERVING', 'ferry.v1.FetchService': 'NOT_SERVING' });
+      health.addToServer(server);
+      new ReflectionService(packageDefinition).addToServer(server);
+      boundPort = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+      });
+      topics.start();
+      lifecycle.markRunning();
+      for (const service of ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService']) health.setStatus(service, 'SERVING');
+      logger.info({ host: config.host, port: boundPort, nodeId: config.nodeId, clusterId: claim.clusterId, startupMs: Date.now() - started }, 'broker started');
+      return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort);
+    } catch (err) {
+      await topics?.shutdown().catch(() => undefined);
+      await claim.release();
+      throw err;
+    }
+  }
+
+  /** Clean shutdown; safe to call more than once. */
+  async stop(): Promise<void> {
+    if (this.lifecycle.isStopping) return;
+    const started = Date.now();
+    this.logger.info('shutting down');
+    this.lifecycle.beginShutdown();
+    for (const service of ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService']) this.health.setStatus(service, 'NOT_SERVING');
+    const timeoutMs = this.config.int('shutdown.timeout.ms');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing connections');
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await this.topics.shutdown();
+    await this.claim.release();
+    this.logger.info({ ms: Date.now() - started }, 'broker stopped cleanly');
+  }
+}

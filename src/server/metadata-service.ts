@@ -1,0 +1,62 @@
+/**
+ * MetadataService: the cluster as a client should see it. On a single node this broker is every
+ * partition's leader and the controller. Missing topics are auto-created when the request allows it
+ * and the broker has auto.create.topics.enable.
+ */
+import type { Logger } from 'pino';
+import type { MetadataRequest__Output } from '../generated/ferry/v1/MetadataRequest.js';
+import type { MetadataResponse } from '../generated/ferry/v1/MetadataResponse.js';
+import type { MetadataServiceHandlers } from '../generated/ferry/v1/MetadataService.js';
+import type { TopicMetadata } from '../generated/ferry/v1/TopicMetadata.js';
+import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
+import { asFerryError } from './grpc-errors.js';
+import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
+import type { BrokerLifecycle } from './lifecycle.js';
+import { isInternalTopic } from './topic-names.js';
+import type { TopicManager } from './topic-manager.js';
+import type { TopicRecord } from './topic-registry.js';
+import { unary } from './unary.js';
+
+export interface BrokerIdentity {
+  clusterId: string;
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+export function metadataService(topics: TopicManager, identity: () => BrokerIdentity, lifecycle: BrokerLifecycle, logger: Logger): MetadataServiceHandlers {
+  return {
+    Metadata: unary<MetadataRequest__Output, MetadataResponse>(logger, 'Metadata', async (req) => {
+      lifecycle.checkAcceptingRequests();
+      const self = identity();
+      const out: TopicMetadata[] = [];
+      if (req.topics.length === 0) {
+        for (const t of topics.list(req.includeInternal)) out.push(describe(t, self.nodeId));
+      } else {
+        for (const name of new Set(req.topics)) {
+          try {
+            const t = await topics.ensureTopic(name, req.allowAutoTopicCreation);
+            if (!t) throw new FerryError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
+            out.push(describe(t, self.nodeId));
+          } catch (err) {
+            out.push({ name, error: toWireError(asFerryError(err)), partitions: [] });
+          }
+        }
+      }
+      return {
+        clusterId: self.clusterId,
+        controllerId: self.nodeId,
+        brokers: [{ nodeId: self.nodeId, host: self.host, port: self.port, rack: '' }],
+        topics: out,
+      };
+    }),
+  };
+}
+
+function describe(t: TopicRecord, nodeId: number): TopicMetadata {
+  const partitions = [];
+  for (let p = 0; p < t.partitions; p++) {
+    partitions.push({ partition: p, leaderId: nodeId, leaderEpoch: SINGLE_NODE_LEADER_EPOCH, replicas: [nodeId], isr: [nodeId], offlineReplicas: [] });
+  }
+  return { name: t.name, isInternal: isInternalTopic(t.name), partitions, topicId: t.id };
+}

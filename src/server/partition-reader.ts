@@ -1,0 +1,107 @@
+/**
+ * Reads fetch results for a set of partitions within a byte budget: shared by unary Fetch and the
+ * Consume stream. Returns whole batches only; the first non-empty partition may exceed the budget by
+ * one batch so a consumer can never be stuck behind a batch larger than its limit.
+ */
+import type { FetchPartitionResult } from '../generated/ferry/v1/FetchPartitionResult.js';
+import type { Record } from '../generated/ferry/v1/Record.js';
+import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
+import { decodeBatch, iterateBatches, batchLastOffset } from '../protocol/record-batch.js';
+import type { PartitionLog } from '../storage/index.js';
+import { asFerryError } from './grpc-errors.js';
+import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
+import type { TopicManager } from './topic-manager.js';
+
+export interface PartitionFetchSpec {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes: number;
+  currentLeaderEpoch: number;
+}
+
+export interface PartitionFetchOutcome {
+  topic: string;
+  result: FetchPartitionResult;
+  /** Present when the partition exists (used for long-poll waits). */
+  log?: PartitionLog;
+  seenHighWatermark: number;
+  bytes: number;
+  /** Offset after the last batch returned (the next fetch position), or the fetch offset if none. */
+  nextOffset: number;
+  failed: boolean;
+}
+
+export async function readPartitions(
+  topics: TopicManager,
+  specs: readonly PartitionFetchSpec[],
+  maxBytes: number,
+  decodeRecords: boolean,
+): Promise<PartitionFetchOutcome[]> {
+  const outcomes: PartitionFetchOutcome[] = [];
+  let budget = maxBytes;
+  let anyData = false;
+  for (const spec of specs) {
+    const result: FetchPartitionResult = { partition: spec.partition, highWatermark: -1, logStartOffset: -1, logEndOffset: -1 };
+    const outcome: PartitionFetchOutcome = { topic: spec.topic, result, seenHighWatermark: -1, bytes: 0, nextOffset: spec.fetchOffset, failed: false };
+    outcomes.push(outcome);
+    try {
+      const log = topics.partitionLog(spec.topic, spec.partition);
+      outcome.log = log;
+      outcome.seenHighWatermark = log.highWatermark;
+      checkLeaderEpoch(spec.currentLeaderEpoch);
+      if (spec.partitionMaxBytes < 0) throw new FerryError(ErrorCode.INVALID_FETCH_SIZE, `partition_max_bytes ${spec.partitionMaxBytes} is negative`);
+      const limit = Math.min(spec.partitionMaxBytes > 0 ? spec.partitionMaxBytes : maxBytes, budget);
+      const read = await log.read(spec.fetchOffset, Math.max(0, limit), { minOneBatch: !anyData });
+      result.highWatermark = read.highWatermark;
+      result.logStartOffset = read.logStartOffset;
+      result.logEndOffset = read.logEndOffset;
+      outcome.seenHighWatermark = read.highWatermark;
+      if (read.records.length > 0) {
+        anyData = true;
+        budget -= read.records.length;
+        outcome.bytes = read.records.length;
+        outcome.nextOffset = nextOffsetAfter(read.records, spec.fetchOffset);
+        if (decodeRecords) result.records = decodeAll(read.records, spec.fetchOffset);
+        else result.recordBatches = read.records;
+      }
+    } catch (err) {
+      const ferryErr = asFerryError(err);
+      result.error = toWireError(ferryErr);
+      if (outcome.log) {
+        result.highWatermark = outcome.log.highWatermark;
+        result.logStartOffset = outcome.log.logStartOffset;
+        result.logEndOffset = outcome.log.logEndOffset;
+      }
+      outcome.failed = true;
+    }
+  }
+  return outcomes;
+}
+
+function checkLeaderEpoch(requested: number): void {
+  if (requested < 0) return;
+  if (requested < SINGLE_NODE_LEADER_EPOCH) throw new FerryError(ErrorCode.FENCED_LEADER_EPOCH, `leader epoch ${requested} is stale`);
+  if (requested > SINGLE_NODE_LEADER_EPOCH) throw new FerryError(ErrorCode.UNKNOWN_LEADER_EPOCH, `leader epoch ${requested} is newer than this broker's ${SINGLE_NODE_LEADER_EPOCH}`);
+}
+
+function nextOffsetAfter(batches: Buffer, fallback: number): number {
+  let next = fallback;
+  for (const { pos } of iterateBatches(batches)) next = batchLastOffset(batches, pos) + 1;
+  return next;
+}
+
+/** Simple path: records at or above fetchOffset, as proto Records. */
+function decodeAll(batches: Buffer, fetchOffset: number): Record[] {
+  const out: Record[] = [];
+  for (const { pos } of iterateBatches(batches)) {
+    for (const r of decodeBatch(batches, pos).records) {
+      if (r.offset < fetchOffset) continue;
+      const rec: Record = { offset: r.offset, timestamp: r.timestamp, headers: r.headers.map((h) => ({ key: h.key, value: h.value ?? Buffer.alloc(0) })) };
+      if (r.key !== null) rec.key = r.key;
+      if (r.value !== null) rec.value = r.value;
+      out.push(rec);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+/**
+ * ProduceService. Per partition: check the batch bytes (bounds, magic, CRC, limits) with
+ * validateBatches before anything touches disk, then append through the partition's serial queue.
+ * The broker never decodes records on this path; the simple path (`records`) is encoded to one
+ * batch here first. Per-partition failures are reported per partition; the others still append.
+ * acks=0 gets an immediate empty answer (the client is not waiting for one).
+ */
+import type { Logger } from 'pino';
+import type { PartitionProduceData__Output } from '../generated/ferry/v1/PartitionProduceData.js';
+import type { PartitionProduceResult } from '../generated/ferry/v1/PartitionProduceResult.js';
+import type { ProduceRequest__Output } from '../generated/ferry/v1/ProduceRequest.js';
+import type { ProduceResponse } from '../generated/ferry/v1/ProduceResponse.js';
+import type { ProduceServiceHandlers } from '../generated/ferry/v1/ProduceService.js';
+import type { Record__Output } from '../generated/ferry/v1/Record.js';
+import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
+import { encodeRecordBatch, validateBatches, type RecordInput } from '../protocol/record-batch.js';
+import { asFerryError } from './grpc-errors.js';
+import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
+import type { BrokerLifecycle } from './lifecycle.js';
+import { isInternalTopic } from './topic-names.js';
+import type { TopicManager } from './topic-manager.js';
+import { unary } from './unary.js';
+
+export function produceService(topics: TopicManager, lifecycle: BrokerLifecycle, logger: Logger): ProduceServiceHandlers {
+  return {
+    Produce: unary<ProduceRequest__Output, ProduceResponse>(logger, 'Produce', async (req) => {
+      lifecycle.checkAcceptingRequests();
+      const acks = req.acks;
+      if (acks !== 0 && acks !== 1 && acks !== -1) {
+        throw new FerryError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1 (all), got ${acks}`);
+      }
+      const pending: Promise<unknown>[] = [];
+      const response: ProduceResponse = { topics: [] };
+      for (const topicData of req.topics) {
+        const results: PartitionProduceResult[] = [];
+        response.topics!.push({ topic: topicData.topic, partitions: results });
+        for (const partitionData of topicData.partitions) {
+          const result: PartitionProduceResult = { partition: partitionData.partition, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+          results.push(result);
+          pending.push(
+            appendOne(topics, topicData.topic, partitionData).then(
+              (appended) => Object.assign(result, appended),
+              (err: unknown) => {
+                const ferryErr = asFerryError(err);
+                if (!(err instanceof FerryError)) logger.error({ err, topic: topicData.topic, partition: partitionData.partition }, 'append failed unexpectedly');
+                result.error = toWireError(ferryErr);
+              },
+            ),
+          );
+        }
+      }
+      if (acks === 0) {
+        // Nobody waits for this answer; failures are only logged.
+        void Promise.all(pending);
+        return { topics: [] };
+      }
+      await Promise.all(pending);
+      return response;
+    }),
+  };
+}
+
+async function appendOne(topics: TopicManager, topic: string, data: PartitionProduceData__Output): Promise<Partial<PartitionProduceResult>> {
+  if (isInternalTopic(topic)) throw new FerryError(ErrorCode.INVALID_TOPIC, `producing to internal topic ${topic} is not allowed`);
+  const log = topics.partitionLog(topic, data.partition);
+  const maxBatchBytes = topics.logConfigFor(topic).maxMessageBytes;
+  let bytes = data.recordBatch;
+  if (bytes.length === 0) {
+    if (data.records.length === 0) throw new FerryError(ErrorCode.INVALID_RECORD, 'no record_batch and no records');
+    bytes = encodeRecordBatch(data.records.map(toRecordInput));
+  }
+  const validated = validateBatches(bytes, { maxBatchBytes });
+  const appended = await log.appendAsLeader(bytes, validated, SINGLE_NODE_LEADER_EPOCH);
+  return {
+    baseOffset: appended.baseOffset,
+    lastOffset: appended.lastOffset,
+    logAppendTimeMs: appended.logAppendTimeMs,
+    logStartOffset: appended.logStartOffset,
+  };
+}
+
+function toRecordInput(r: Record__Output): RecordInput {
+  return {
+    key: r.key ?? null,
+    value: r.value ?? null,
+    headers: r.headers.map((h) => ({ key: h.key, value: h.value })),
+    timestamp: r.timestamp > 0 ? r.timestamp : Date.now(),
+  };
+}
