@@ -1,0 +1,184 @@
+/**
+ * Admin: typed wrappers over AdminService, FetchService.ListOffsets and MetadataService.
+ *
+ * Requests go to any broker (known brokers first, then bootstrap; the broker forwards to the
+ * controller once there is one). Transport failures and retriable codes are retried with the Ferry
+ * retry policy; a per-topic error in a response is thrown as its FerryError (the first one, naming
+ * the topic). Creating topics that already exist throws TOPIC_ALREADY_EXISTS.
+ */
+import { ErrorCode, FerryError } from '../protocol/errors.js';
+import type * as grpc from '@grpc/grpc-js';
+import type { BrokerClients } from './connection-pool.js';
+import { unary } from './connection-pool.js';
+import type { ClientContext } from './context.js';
+import { closedError, fromResponseError } from './errors.js';
+import { listOffsets, specToTimestamp } from './list-offsets.js';
+import { withRetry } from './retry.js';
+import type { CreateTopicsResponse__Output } from '../generated/ferry/v1/CreateTopicsResponse.js';
+import type { DeleteTopicsResponse__Output } from '../generated/ferry/v1/DeleteTopicsResponse.js';
+import type { ListTopicsResponse__Output } from '../generated/ferry/v1/ListTopicsResponse.js';
+import type { DescribeTopicsResponse__Output } from '../generated/ferry/v1/DescribeTopicsResponse.js';
+import type { CreatePartitionsResponse__Output } from '../generated/ferry/v1/CreatePartitionsResponse.js';
+import type { AlterTopicConfigsResponse__Output } from '../generated/ferry/v1/AlterTopicConfigsResponse.js';
+import type { TopicResult__Output } from '../generated/ferry/v1/TopicResult.js';
+import type {
+  ClusterMetadata,
+  ConfigEntry,
+  NewTopicSpec,
+  OffsetResult,
+  OffsetSpec,
+  TopicDescription,
+  TopicListing,
+} from './types.js';
+
+function withTopic(err: FerryError, topic: string): FerryError {
+  if (err.message.includes(topic)) return err;
+  const e = new FerryError(err.code, `${topic}: ${err.message}`, err.leader);
+  e.cause = err;
+  return e;
+}
+
+function throwFirst(results: readonly (TopicResult__Output | null)[]): void {
+  for (const r of results) {
+    const err = r ? fromResponseError(r.error) : null;
+    if (err) throw withTopic(err, r!.name);
+  }
+}
+
+export class Admin {
+  private closed = false;
+
+  constructor(
+    private readonly ctx: ClientContext,
+    private readonly onClose: (a: Admin) => void = () => {},
+  ) {}
+
+  /** Runs `call` against brokers in turn until one answers; retries retriable failures. */
+  private request<T>(call: (c: BrokerClients, options: grpc.CallOptions, cb: grpc.requestCallback<T>) => unknown): Promise<T> {
+    if (this.closed) return Promise.reject(closedError('admin'));
+    return withRetry(
+      async (attempt) => {
+        const addresses = this.ctx.metadata.addresses();
+        const address = addresses[attempt % addresses.length]!;
+        const clients = this.ctx.pool.get(address);
+        return unary<T>((o, cb) => call(clients, o, cb), this.ctx.requestTimeoutMs);
+      },
+      this.ctx.retry,
+      { isCancelled: () => this.closed },
+    );
+  }
+
+  async createTopics(topics: NewTopicSpec[], options: { validateOnly?: boolean } = {}): Promise<void> {
+    if (!Array.isArray(topics) || topics.length === 0) throw new FerryError(ErrorCode.INVALID_REQUEST, 'createTopics() needs at least one topic');
+    for (const t of topics) {
+      if (!t || typeof t.name !== 'string' || t.name === '') throw new FerryError(ErrorCode.INVALID_TOPIC, 'every topic needs a name');
+      for (const [field, v] of [['partitions', t.partitions], ['replicationFactor', t.replicationFactor]] as const) {
+        if (v !== undefined && (!Number.isInteger(v) || v < 0)) {
+          throw new FerryError(field === 'partitions' ? ErrorCode.INVALID_PARTITIONS : ErrorCode.INVALID_REPLICATION_FACTOR, `${t.name}: ${field} must be an integer >= 0, got ${v}`);
+        }
+      }
+    }
+    const request = {
+      topics: topics.map((t) => ({
+        name: t.name,
+        numPartitions: t.partitions ?? 0,
+        replicationFactor: t.replicationFactor ?? 0,
+        configs: t.configs ?? {},
+      })),
+      validateOnly: options.validateOnly ?? false,
+      timeoutMs: this.ctx.requestTimeoutMs,
+    };
+    const res = await this.request<CreateTopicsResponse__Output>((c, o, cb) => c.admin.CreateTopics(request, o, cb));
+    throwFirst(res.topics);
+    if (!options.validateOnly) this.ctx.metadata.markStale(topics.map((t) => t.name));
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    if (!Array.isArray(names) || names.length === 0) throw new FerryError(ErrorCode.INVALID_REQUEST, 'deleteTopics() needs at least one name');
+    const res = await this.request<DeleteTopicsResponse__Output>((c, o, cb) =>
+      c.admin.DeleteTopics({ names, timeoutMs: this.ctx.requestTimeoutMs }, o, cb),
+    );
+    this.ctx.metadata.markStale(names);
+    throwFirst(res.topics);
+  }
+
+  async listTopics(options: { includeInternal?: boolean } = {}): Promise<TopicListing[]> {
+    const res = await this.request<ListTopicsResponse__Output>((c, o, cb) =>
+      c.admin.ListTopics({ includeInternal: options.includeInternal ?? false }, o, cb),
+    );
+    return res.topics.map((t) => ({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, isInternal: t.isInternal }));
+  }
+
+  async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    if (!Array.isArray(names) || names.length === 0) throw new FerryError(ErrorCode.INVALID_REQUEST, 'describeTopics() needs at least one name');
+    const res = await this.request<DescribeTopicsResponse__Output>((c, o, cb) => c.admin.DescribeTopics({ names }, o, cb));
+    return res.topics.map((t) => {
+      const err = fromResponseError(t.error);
+      if (err) throw withTopic(err, t.name);
+      return {
+        name: t.name,
+        topicId: t.topicId,
+        isInternal: t.isInternal,
+        partitions: t.partitions.map((p) => ({
+          partition: p.partition,
+          leaderId: p.leaderId,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicas,
+          isr: p.isr,
+          logStartOffset: p.logStartOffset,
+          highWatermark: p.highWatermark,
+          logEndOffset: p.logEndOffset,
+          sizeBytes: p.sizeBytes,
+        })),
+        configs: t.configs.map((c) => ({ name: c.name, value: c.value, source: c.source as ConfigEntry['source'] })),
+      };
+    });
+  }
+
+  /** Grows `topic` to `totalCount` partitions (never shrinks). */
+  async createPartitions(topic: string, totalCount: number, options: { validateOnly?: boolean } = {}): Promise<void> {
+    if (!Number.isInteger(totalCount) || totalCount < 1) throw new FerryError(ErrorCode.INVALID_PARTITIONS, `totalCount must be an integer >= 1, got ${totalCount}`);
+    const res = await this.request<CreatePartitionsResponse__Output>((c, o, cb) =>
+      c.admin.CreatePartitions({ topic, totalCount, validateOnly: options.validateOnly ?? false }, o, cb),
+    );
+    throwFirst([res.result]);
+    this.ctx.metadata.markStale([topic]);
+  }
+
+  /** Sets `set` and reverts `deleteKeys` to the broker default, atomically per topic. */
+  async alterTopicConfigs(topic: string, set: Record<string, string> = {}, deleteKeys: string[] = [], options: { validateOnly?: boolean } = {}): Promise<void> {
+    const res = await this.request<AlterTopicConfigsResponse__Output>((c, o, cb) =>
+      c.admin.AlterTopicConfigs({ topic, set, delete: deleteKeys, validateOnly: options.validateOnly ?? false }, o, cb),
+    );
+    throwFirst([res.result]);
+  }
+
+  /** Offsets of `topic`'s partitions (all when omitted) at 'earliest', 'latest' or a timestamp. */
+  async listOffsets(topic: string, partitions: number[] | undefined, spec: OffsetSpec): Promise<OffsetResult[]> {
+    if (this.closed) throw closedError('admin');
+    const timestamp = specToTimestamp(spec);
+    let parts = partitions;
+    if (!parts) {
+      const t = await this.ctx.metadata.getTopic(topic);
+      parts = t.partitions.map((_, i) => i);
+    }
+    const answers = await listOffsets(
+      this.ctx,
+      parts.map((partition) => ({ topic, partition, timestamp })),
+      () => this.closed,
+    );
+    return answers.map((a) => ({ partition: a.partition, offset: a.offset, timestamp: a.foundTimestamp }));
+  }
+
+  /** Brokers and topics (all non-internal when `topics` is omitted); no auto-creation. */
+  async metadata(topics?: string[]): Promise<ClusterMetadata> {
+    if (this.closed) throw closedError('admin');
+    return this.ctx.metadata.cluster(topics, false);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.onClose(this);
+  }
+}
+

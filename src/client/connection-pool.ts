@@ -1,0 +1,98 @@
+/**
+ * One set of gRPC service clients per broker address (`host:port`), sharing a single HTTP/2 channel
+ * (one TCP connection). Clients are created lazily and kept until `close()`.
+ *
+ * Channel options raise grpc-js's 4 MiB default message limits to `maxMessageBytes` so full fetch
+ * responses and packed produce requests fit; keepalive notices dead brokers between requests.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { AdminServiceClient } from '../generated/ferry/v1/AdminService.js';
+import type { FetchServiceClient } from '../generated/ferry/v1/FetchService.js';
+import type { MetadataServiceClient } from '../generated/ferry/v1/MetadataService.js';
+import type { ProduceServiceClient } from '../generated/ferry/v1/ProduceService.js';
+import { loadFerryProto } from '../protocol/grpc-definitions.js';
+import { toFerryError } from './errors.js';
+
+export interface BrokerClients {
+  readonly address: string;
+  readonly produce: ProduceServiceClient;
+  readonly fetch: FetchServiceClient;
+  readonly metadata: MetadataServiceClient;
+  readonly admin: AdminServiceClient;
+}
+
+export interface ConnectionPoolOptions {
+  clientId: string;
+  /** Largest message sent or received, bytes. */
+  maxMessageBytes: number;
+}
+
+export const KEEPALIVE_TIME_MS = 30_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+
+export class ConnectionPool {
+  private readonly clients = new Map<string, BrokerClients>();
+  private closed = false;
+
+  constructor(private readonly options: ConnectionPoolOptions) {}
+
+  get(address: string): BrokerClients {
+    let c = this.clients.get(address);
+    if (c) return c;
+    if (this.closed) throw new Error('connection pool is closed');
+    const { proto } = loadFerryProto();
+    const v1 = proto.ferry.v1;
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.max_send_message_length': this.options.maxMessageBytes,
+      'grpc.max_receive_message_length': this.options.maxMessageBytes,
+      'grpc.primary_user_agent': `ferry-js/${this.options.clientId}`,
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      // A client of its own: closing one Ferry instance must not tear down another's connection.
+      'grpc.use_local_subchannel_pool': 1,
+    };
+    const creds = grpc.credentials.createInsecure();
+    const produce = new v1.ProduceService(address, creds, channelOptions) as unknown as ProduceServiceClient;
+    const shared = { ...channelOptions, channelOverride: produce.getChannel() };
+    c = {
+      address,
+      produce,
+      fetch: new v1.FetchService(address, creds, shared) as unknown as FetchServiceClient,
+      metadata: new v1.MetadataService(address, creds, shared) as unknown as MetadataServiceClient,
+      admin: new v1.AdminService(address, creds, shared) as unknown as AdminServiceClient,
+    };
+    this.clients.set(address, c);
+    return c;
+  }
+
+  /** Drops a broker's clients (e.g. it left the cluster); the next get() reconnects. */
+  remove(address: string): void {
+    const c = this.clients.get(address);
+    if (!c) return;
+    this.clients.delete(address);
+    c.produce.close();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.clients.values()) c.produce.close();
+    this.clients.clear();
+  }
+}
+
+/**
+ * Promise form of a unary call with a deadline `timeoutMs` from now; rejects with a FerryError.
+ * `invoke` receives the call options and the callback, e.g.
+ * `unary((o, cb) => clients.produce.Produce(req, o, cb), 30_000)`.
+ */
+export function unary<Res>(
+  invoke: (options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => unknown,
+  timeoutMs: number,
+): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    invoke({ deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(toFerryError(err));
+      else resolve(res as Res);
+    });
+  });
+}

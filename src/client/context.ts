@@ -1,0 +1,23 @@
+/**
+ * What every client made by one `Ferry` instance shares: the connection pool (one channel per
+ * broker), the metadata cache, the logger and the resolved top-level options.
+ */
+import type { ConnectionPool } from './connection-pool.js';
+import type { MetadataCache } from './metadata-cache.js';
+import type { Logger, RetryOptions } from './types.js';
+
+export interface ClientContext {
+  readonly clientId: string;
+  readonly pool: ConnectionPool;
+  readonly metadata: MetadataCache;
+  readonly logger: Logger;
+  readonly requestTimeoutMs: number;
+  readonly retry: RetryOptions;
+}
+
+export const noopLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

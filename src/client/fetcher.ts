@@ -1,0 +1,308 @@
+/**
+ * The consumer's I/O half: keeps long-poll Fetch requests going to each assigned partition's leader
+ * and hands decoded results to the consumer's buffer.
+ *
+ * Per partition, two offsets: `fetchOffset` (next offset to ask the broker for) runs ahead of
+ * `position` (next offset the application gets) by whatever is buffered. As soon as a partition's
+ * fetch is answered it is fetched again, while the application works through the previous result
+ * (pipelining), until `maxBufferedBytes` of fetched data wait in the buffer.
+ *
+ * `epoch` is bumped by seek/pause/reassignment; results fetched under an older epoch are dropped,
+ * so nothing fetched before a seek can reach the application after it.
+ *
+ * Errors: OFFSET_OUT_OF_RANGE → autoOffsetReset ('none' reports the error); retriable errors (leader
+ * moved, broker unavailable) → metadata refresh and exponential backoff of that partition;
+ * anything else is reported to the consumer and the partition backs off.
+ */
+import { ErrorCode, FerryError } from '../protocol/errors.js';
+import type { FetchResponse__Output } from '../generated/ferry/v1/FetchResponse.js';
+import { unary } from './connection-pool.js';
+import type { ClientContext } from './context.js';
+import { fromResponseError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
+import { decodeFetchedRecords } from './fetch-decoder.js';
+import { listOffsets, specToTimestamp } from './list-offsets.js';
+import type { ResolvedConsumerOptions } from './options.js';
+import { backoffMs } from './retry.js';
+import type { ConsumerRecord, OffsetSpec } from './types.js';
+
+export class PartitionState {
+  /** Next offset to fetch; meaningful only when `reset` is null. */
+  fetchOffset = -1;
+  /** Next offset the application will see; -1 until known. */
+  position = -1;
+  paused = false;
+  /** Bumped whenever buffered/in-flight data for this partition must be discarded. */
+  epoch = 0;
+  inFlight = false;
+  /** Pending offset lookup (unset offset, out of range, or a seek by time); null = offset known. */
+  reset: OffsetSpec | null = null;
+  resetting = false;
+  retryAtMs = 0;
+  failures = 0;
+  highWatermark = -1;
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  /** Moves both offsets to `offset`, discarding anything fetched before. */
+  moveTo(offset: number): void {
+    this.fetchOffset = offset;
+    this.position = offset;
+    this.reset = null;
+    this.epoch++;
+  }
+}
+
+export interface CompletedFetch {
+  state: PartitionState;
+  epoch: number;
+  records: ConsumerRecord[];
+  /** Next record to hand out. */
+  index: number;
+  highWatermark: number;
+  bytes: number;
+}
+
+export interface FetchSink {
+  onFetched(cf: CompletedFetch): void;
+  onError(err: FerryError, state: PartitionState): void;
+}
+
+export function tpKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class Fetcher {
+  readonly states = new Map<string, PartitionState>();
+  /** Bytes of fetched data waiting in the consumer's buffer. */
+  bufferedBytes = 0;
+  running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDueMs = Infinity;
+  private tickScheduled = false;
+
+  constructor(
+    private readonly ctx: ClientContext,
+    private readonly options: ResolvedConsumerOptions,
+    private readonly sink: FetchSink,
+  ) {}
+
+  /** Schedules a pass (coalesced). */
+  tick(): void {
+    if (this.tickScheduled || !this.running) return;
+    this.tickScheduled = true;
+    queueMicrotask(() => {
+      this.tickScheduled = false;
+      this.pass();
+    });
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDueMs = Infinity;
+  }
+
+  private arm(delayMs: number): void {
+    const due = Date.now() + delayMs;
+    if (this.timer !== null && this.timerDueMs <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDueMs = due;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerDueMs = Infinity;
+      this.tick();
+    }, Math.max(0, delayMs));
+  }
+
+  private backoff(state: PartitionState, now: number): void {
+    state.failures++;
+    state.retryAtMs = now + backoffMs(state.failures, this.options.retryBackoffMs, this.options.retryBackoffMaxMs);
+  }
+
+  private pass(): void {
+    if (!this.running) return;
+    const now = Date.now();
+    let nextRetry = Infinity;
+    const toReset: PartitionState[] = [];
+    const byAddress = new Map<string, PartitionState[]>();
+    const unknownLeader = new Set<string>();
+    const bufferFull = this.bufferedBytes >= this.options.maxBufferedBytes;
+    for (const s of this.states.values()) {
+      if (s.paused || s.inFlight || s.resetting) continue;
+      if (s.retryAtMs > now) {
+        nextRetry = Math.min(nextRetry, s.retryAtMs);
+        continue;
+      }
+      if (s.reset !== null) {
+        toReset.push(s);
+        continue;
+      }
+      if (s.fetchOffset < 0) continue; // waits for seek()
+      if (bufferFull) continue; // consumption ticks us again
+      const address = this.ctx.metadata.leaderAddress(s.topic, s.partition);
+      if (address === null) {
+        unknownLeader.add(s.topic);
+        continue;
+      }
+      let list = byAddress.get(address);
+      if (!list) byAddress.set(address, (list = []));
+      list.push(s);
+    }
+    if (toReset.length > 0) this.resetOffsets(toReset);
+    for (const [address, states] of byAddress) this.fetchFrom(address, states);
+    if (unknownLeader.size > 0) {
+      this.ctx.metadata.refresh(unknownLeader).then(
+        () => this.arm(0),
+        (err: unknown) => {
+          this.ctx.logger.warn({ err: toFerryError(err).message }, 'consumer metadata refresh failed');
+          this.arm(this.options.retryBackoffMs);
+        },
+      );
+    }
+    if (nextRetry !== Infinity) this.arm(nextRetry - now);
+  }
+
+  private resetOffsets(states: PartitionState[]): void {
+    const epochs = states.map((s) => s.epoch);
+    for (const s of states) s.resetting = true;
+    const queries = states.map((s) => ({ topic: s.topic, partition: s.partition, timestamp: specToTimestamp(s.reset!) }));
+    listOffsets(this.ctx, queries, () => !this.running).then(
+      (answers) => {
+        answers.forEach((a, i) => {
+          const s = states[i]!;
+          s.resetting = false;
+          if (s.epoch !== epochs[i]) return; // sought elsewhere meanwhile
+          if (a.offset < 0) {
+            // No record at or after that time: start at the end, as Kafka does.
+            s.reset = 'latest';
+            return;
+          }
+          s.moveTo(a.offset);
+          s.failures = 0;
+        });
+        this.tick();
+      },
+      (err: unknown) => {
+        const e = toFerryError(err);
+        const now = Date.now();
+        for (const s of states) {
+          s.resetting = false;
+          this.backoff(s, now);
+        }
+        if (!isRetriableForClient(e)) for (const s of states) this.sink.onError(e, s);
+        this.tick();
+      },
+    );
+  }
+
+  private fetchFrom(address: string, states: PartitionState[]): void {
+    const o = this.options;
+    const topics = new Map<string, { partition: number; fetchOffset: number; partitionMaxBytes: number; currentLeaderEpoch: number }[]>();
+    const epochs: number[] = [];
+    const offsets: number[] = [];
+    for (const s of states) {
+      s.inFlight = true;
+      epochs.push(s.epoch);
+      offsets.push(s.fetchOffset);
+      let parts = topics.get(s.topic);
+      if (!parts) topics.set(s.topic, (parts = []));
+      parts.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes: o.maxPartitionFetchBytes, currentLeaderEpoch: -1 });
+    }
+    const request = {
+      maxWaitMs: o.fetchMaxWaitMs,
+      minBytes: o.fetchMinBytes,
+      maxBytes: o.fetchMaxBytes,
+      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+      decodeRecords: false,
+    };
+    let client;
+    try {
+      client = this.ctx.pool.get(address).fetch;
+    } catch (err) {
+      this.onFetchFailed(states, toFerryError(err));
+      return;
+    }
+    unary<FetchResponse__Output>((opts, cb) => client.Fetch(request, opts, cb), this.ctx.requestTimeoutMs + o.fetchMaxWaitMs).then(
+      (res) => this.onFetched(states, epochs, offsets, res),
+      (err: unknown) => this.onFetchFailed(states, toFerryError(err)),
+    );
+  }
+
+  private onFetchFailed(states: PartitionState[], err: FerryError): void {
+    const now = Date.now();
+    for (const s of states) {
+      s.inFlight = false;
+      this.backoff(s, now);
+    }
+    this.ctx.logger.debug({ code: err.code, err: err.message }, 'fetch failed');
+    if (needsMetadataRefresh(err)) this.ctx.metadata.markStale(new Set(states.map((s) => s.topic)));
+    if (!isRetriableForClient(err)) for (const s of states) this.sink.onError(err, s);
+    this.tick();
+  }
+
+  private onFetched(states: PartitionState[], epochs: number[], offsets: number[], res: FetchResponse__Output): void {
+    const now = Date.now();
+    const results = new Map<string, FetchResponse__Output['topics'][number]['partitions'][number]>();
+    for (const t of res.topics) for (const p of t.partitions) results.set(tpKey(t.topic, p.partition), p);
+    const stale = new Set<string>();
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i]!;
+      s.inFlight = false;
+      if (s.epoch !== epochs[i] || !this.running) continue; // sought/paused/unassigned meanwhile
+      const r = results.get(tpKey(s.topic, s.partition));
+      if (!r) continue; // not answered this time: fetched again next pass
+      const err = fromResponseError(r.error);
+      if (err) {
+        this.onPartitionError(s, err, now);
+        if (needsMetadataRefresh(err)) stale.add(s.topic);
+        continue;
+      }
+      s.highWatermark = r.highWatermark;
+      const buf = r.recordBatches;
+      if (!buf || buf.length === 0) {
+        s.failures = 0;
+        continue;
+      }
+      const records: ConsumerRecord[] = [];
+      try {
+        s.fetchOffset = decodeFetchedRecords(s.topic, s.partition, buf, offsets[i]!, records).nextOffset;
+      } catch (e) {
+        this.backoff(s, now);
+        this.sink.onError(toFerryError(e), s);
+        continue;
+      }
+      s.failures = 0;
+      if (records.length > 0) {
+        this.bufferedBytes += buf.length;
+        this.sink.onFetched({ state: s, epoch: s.epoch, records, index: 0, highWatermark: r.highWatermark, bytes: buf.length });
+      }
+    }
+    if (stale.size > 0) {
+      this.ctx.metadata.markStale(stale);
+      this.ctx.metadata.refresh(stale).catch(() => undefined);
+    }
+    this.tick();
+  }
+
+  private onPartitionError(s: PartitionState, err: FerryError, now: number): void {
+    if (err.code === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      const policy = this.options.autoOffsetReset;
+      if (policy === 'none') {
+        this.backoff(s, now);
+        this.sink.onError(
+          new FerryError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${s.fetchOffset} of ${s.topic}-${s.partition} is out of range and autoOffsetReset is 'none'`),
+          s,
+        );
+      } else {
+        this.ctx.logger.info({ topic: s.topic, partition: s.partition, offset: s.fetchOffset, reset: policy }, 'offset out of range; resetting');
+        s.reset = policy;
+      }
+      return;
+    }
+    this.backoff(s, now);
+    if (!isRetriableForClient(err)) this.sink.onError(err, s);
+  }
+}

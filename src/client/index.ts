@@ -1,0 +1,45 @@
+/**
+ * The Ferry TypeScript SDK, exported name by name. Imports only src/protocol and src/generated, so
+ * it can ship as its own package.
+ */
+export { Ferry } from './ferry.js';
+export { Producer } from './producer.js';
+export { Consumer } from './consumer.js';
+export { Admin } from './admin.js';
+export { FerryError, ErrorCode, isRetriable } from '../protocol/errors.js';
+export { ManualAssignment } from './assignment.js';
+export type { AssignmentListener, AssignmentSource } from './assignment.js';
+export { murmur2, partitionForKey, toPositive } from './murmur2.js';
+export type { Partitioner } from './partitioner.js';
+export { ConsumerRecord } from './types.js';
+export type {
+  Acks,
+  AutoOffsetReset,
+  BatchRecord,
+  BrokerMetadata,
+  ClusterMetadata,
+  ConfigEntry,
+  ConsumerHeader,
+  ConsumerOptions,
+  EachBatchPayload,
+  FerryOptions,
+  Logger,
+  NewTopicSpec,
+  OffsetResult,
+  OffsetSpec,
+  PartitionDescription,
+  PartitionerName,
+  PartitionMetadata,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+  RetryOptions,
+  RunOptions,
+  SeekTarget,
+  TopicDescription,
+  TopicListing,
+  TopicMetadata,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './types.js';
+export type { HeaderInput } from '../protocol/record-batch.js';

@@ -1,0 +1,143 @@
+/**
+ * Defaults and validation of every client option, in one place. Bad options throw a FerryError
+ * (INVALID_CONFIG) naming the option, the value and what is allowed, at construction time.
+ */
+import { ErrorCode, FerryError } from '../protocol/errors.js';
+import { DEFAULT_RETRY } from './retry.js';
+import type { AutoOffsetReset, ConsumerOptions, FerryOptions, PartitionerName, ProducerOptions, RetryOptions } from './types.js';
+
+const MiB = 1024 * 1024;
+
+function invalid(name: string, value: unknown, expected: string): FerryError {
+  return new FerryError(ErrorCode.INVALID_CONFIG, `invalid ${name}=${JSON.stringify(value)}: expected ${expected}`);
+}
+
+/** An integer in [min, max] (Infinity allowed as max when `allowInfinity`), or the default. */
+function int(name: string, value: number | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER, allowInfinity = false): number {
+  if (value === undefined) return def;
+  if (allowInfinity && value === Infinity) return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(name, value, `an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}]`);
+  }
+  return value;
+}
+
+function oneOf<T extends string | number>(name: string, value: T | undefined, def: T, allowed: readonly T[]): T {
+  if (value === undefined) return def;
+  if (!allowed.includes(value)) throw invalid(name, value, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+  return value;
+}
+
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d{1,5})$/;
+
+export interface ResolvedFerryOptions {
+  bootstrap: string[];
+  clientId: string;
+  requestTimeoutMs: number;
+  retry: RetryOptions;
+  maxMessageBytes: number;
+  metadataRefreshBackoffMs: number;
+  metadataMaxAgeMs: number;
+}
+
+export function resolveFerryOptions(o: FerryOptions): ResolvedFerryOptions {
+  if (!o || (typeof o.bootstrap !== 'string' && !Array.isArray(o.bootstrap))) {
+    throw invalid('bootstrap', o?.bootstrap, "'host:port' or an array of them");
+  }
+  const bootstrap = (Array.isArray(o.bootstrap) ? o.bootstrap : o.bootstrap.split(','))
+    .map((s) => (typeof s === 'string' ? s.trim() : s))
+    .filter((s) => s !== '');
+  if (bootstrap.length === 0) throw invalid('bootstrap', o.bootstrap, 'at least one host:port');
+  for (const b of bootstrap) if (typeof b !== 'string' || !ADDRESS.test(b)) throw invalid('bootstrap', b, 'host:port');
+  const r = o.retry ?? {};
+  return {
+    bootstrap,
+    clientId: o.clientId ?? 'ferry-js',
+    requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, 30_000, 1),
+    retry: {
+      retries: int('retry.retries', r.retries, DEFAULT_RETRY.retries, 0),
+      initialRetryTimeMs: int('retry.initialRetryTimeMs', r.initialRetryTimeMs, DEFAULT_RETRY.initialRetryTimeMs, 0),
+      maxRetryTimeMs: int('retry.maxRetryTimeMs', r.maxRetryTimeMs, DEFAULT_RETRY.maxRetryTimeMs, 0),
+    },
+    maxMessageBytes: int('maxMessageBytes', o.maxMessageBytes, 256 * MiB, 1024, 2 ** 31 - 1),
+    metadataRefreshBackoffMs: int('metadataRefreshBackoffMs', o.metadataRefreshBackoffMs, 100, 0),
+    metadataMaxAgeMs: int('metadataMaxAgeMs', o.metadataMaxAgeMs, 300_000, 0),
+  };
+}
+
+export interface ResolvedProducerOptions {
+  acks: 0 | 1 | -1;
+  batchSize: number;
+  lingerMs: number;
+  maxInFlightRequests: number;
+  retries: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  requestTimeoutMs: number;
+  deliveryTimeoutMs: number;
+  compression: 'none' | 'gzip';
+  bufferMemory: number;
+  maxRequestSize: number;
+  partitioner: PartitionerName;
+}
+
+export function resolveProducerOptions(o: ProducerOptions, defaultRequestTimeoutMs: number): ResolvedProducerOptions {
+  o = o ?? {};
+  const acksRaw = oneOf<0 | 1 | -1 | 'all'>('acks', o.acks, -1, [0, 1, -1, 'all']);
+  const lingerMs = int('lingerMs', o.lingerMs, 5, 0);
+  const requestTimeoutMs = int('requestTimeoutMs', o.requestTimeoutMs, defaultRequestTimeoutMs, 1);
+  const deliveryTimeoutMs = int('deliveryTimeoutMs', o.deliveryTimeoutMs, Math.max(120_000, lingerMs + requestTimeoutMs), 1);
+  // As Kafka: a record must be able to wait out its linger and one request before it may expire.
+  if (deliveryTimeoutMs < lingerMs + requestTimeoutMs) {
+    throw invalid('deliveryTimeoutMs', deliveryTimeoutMs, `>= lingerMs + requestTimeoutMs (${lingerMs + requestTimeoutMs})`);
+  }
+  const retryBackoffMs = int('retryBackoffMs', o.retryBackoffMs, 100, 0);
+  const retryBackoffMaxMs = int('retryBackoffMaxMs', o.retryBackoffMaxMs, Math.max(1000, retryBackoffMs), 0);
+  if (retryBackoffMaxMs < retryBackoffMs) throw invalid('retryBackoffMaxMs', retryBackoffMaxMs, `>= retryBackoffMs (${retryBackoffMs})`);
+  const batchSize = int('batchSize', o.batchSize, 16_384, 1, 64 * MiB);
+  const maxRequestSize = int('maxRequestSize', o.maxRequestSize, MiB, 1024, 2 ** 31 - 1);
+  const bufferMemory = int('bufferMemory', o.bufferMemory, 32 * MiB, 1024);
+  if (bufferMemory < batchSize) throw invalid('bufferMemory', bufferMemory, `>= batchSize (${batchSize})`);
+  return {
+    acks: acksRaw === 'all' ? -1 : acksRaw,
+    batchSize,
+    lingerMs,
+    maxInFlightRequests: int('maxInFlightRequests', o.maxInFlightRequests, 5, 1, 1000),
+    retries: int('retries', o.retries, Infinity, 0, Number.MAX_SAFE_INTEGER, true),
+    retryBackoffMs,
+    retryBackoffMaxMs,
+    requestTimeoutMs,
+    deliveryTimeoutMs,
+    compression: oneOf('compression', o.compression, 'none', ['none', 'gzip']),
+    bufferMemory,
+    maxRequestSize,
+    partitioner: oneOf<PartitionerName>('partitioner', o.partitioner, 'default', ['default', 'murmur2', 'roundrobin']),
+  };
+}
+
+export interface ResolvedConsumerOptions {
+  fetchMaxWaitMs: number;
+  fetchMinBytes: number;
+  fetchMaxBytes: number;
+  maxPartitionFetchBytes: number;
+  autoOffsetReset: AutoOffsetReset;
+  maxBufferedBytes: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+}
+
+export function resolveConsumerOptions(o: ConsumerOptions): ResolvedConsumerOptions {
+  o = o ?? {};
+  const fetchMaxBytes = int('fetchMaxBytes', o.fetchMaxBytes, 50 * MiB, 1, 2 ** 31 - 1);
+  const retryBackoffMs = int('retryBackoffMs', o.retryBackoffMs, 100, 0);
+  return {
+    fetchMaxWaitMs: int('fetchMaxWaitMs', o.fetchMaxWaitMs, 500, 0, 2 ** 31 - 1),
+    fetchMinBytes: int('fetchMinBytes', o.fetchMinBytes, 1, 0, 2 ** 31 - 1),
+    fetchMaxBytes,
+    maxPartitionFetchBytes: int('maxPartitionFetchBytes', o.maxPartitionFetchBytes, MiB, 1, 2 ** 31 - 1),
+    autoOffsetReset: oneOf<AutoOffsetReset>('autoOffsetReset', o.autoOffsetReset, 'latest', ['earliest', 'latest', 'none']),
+    maxBufferedBytes: int('maxBufferedBytes', o.maxBufferedBytes, 64 * MiB, 1),
+    retryBackoffMs,
+    retryBackoffMaxMs: int('retryBackoffMaxMs', o.retryBackoffMaxMs, Math.max(1000, retryBackoffMs), retryBackoffMs),
+  };
+}

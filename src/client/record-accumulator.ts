@@ -1,0 +1,258 @@
+/**
+ * Per-partition queues of record batches waiting to be sent.
+ *
+ * Each (topic, partition) has a FIFO of `ProducerBatch`es; only the last may be open for appends.
+ * A batch closes when the next record does not fit in `batchSizeBytes` (a single larger record gets
+ * a batch of its own), or when it is drained for sending. A partition is *ready* when its head batch
+ * is closed, has lingered `lingerMs`, or a flush is under way; and it is not *muted*.
+ *
+ * Ordering: a partition is muted from the moment its batches are drained until their request is
+ * answered, and a retried batch goes back to the head of its queue with a backoff deadline. So at
+ * most one request per partition is ever in flight and nothing newer can overtake a batch being
+ * retried: per-partition order holds across retries without idempotence. (Other partitions keep
+ * going; several batches of one partition ride in one request.)
+ *
+ * Memory: `bufferedBytes` counts every batch from creation until it completes (sent and answered
+ * or failed); the producer makes `send()` wait while it exceeds buffer.memory.
+ */
+import { RecordBatchBuilder, type BatchOptions, type RecordInput } from '../protocol/record-batch.js';
+import type { DeliveryTarget } from './delivery.js';
+import type { Partitioner } from './partitioner.js';
+
+export class ProducerBatch {
+  readonly targets: DeliveryTarget[] = [];
+  readonly slots: number[] = [];
+  readonly timestamps: number[] = [];
+  /** Built bytes once closed. */
+  bytes: Buffer | null = null;
+  /** Bytes charged to buffer memory. */
+  chargedBytes: number;
+  /** Sends so far (0 before the first). */
+  attempts = 0;
+  lastError: Error | null = null;
+  private builder: RecordBatchBuilder | null;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly createdMs: number,
+    capacityBytes: number,
+    options: BatchOptions,
+  ) {
+    this.builder = new RecordBatchBuilder(capacityBytes, options);
+    this.chargedBytes = capacityBytes;
+  }
+
+  get recordCount(): number {
+    return this.targets.length;
+  }
+
+  get closed(): boolean {
+    return this.builder === null;
+  }
+
+  tryAppend(record: RecordInput, target: DeliveryTarget, slot: number): boolean {
+    if (!this.builder!.tryAppend(record)) return false;
+    this.targets.push(target);
+    this.slots.push(slot);
+    this.timestamps.push(record.timestamp!);
+    return true;
+  }
+
+  /** Encodes the batch (header, CRC, compression); returns the growth in charged bytes. */
+  close(): number {
+    if (!this.builder) return 0;
+    this.bytes = this.builder.build();
+    this.builder = null;
+    const grown = Math.max(0, this.bytes.length - this.chargedBytes);
+    this.chargedBytes += grown;
+    return grown;
+  }
+
+  /** Resolves every record; offsets are contiguous from `baseOffset` (-1 for all when unknown). */
+  complete(baseOffset: number, logAppendTimeMs: number): void {
+    const { targets, slots, timestamps, topic, partition } = this;
+    for (let i = 0; i < targets.length; i++) {
+      const offset = baseOffset < 0 ? -1 : baseOffset + i;
+      targets[i]!.done(slots[i]!, topic, partition, offset, logAppendTimeMs >= 0 ? logAppendTimeMs : timestamps[i]!);
+    }
+  }
+
+  fail(err: Parameters<DeliveryTarget['fail']>[0]): void {
+    for (let i = 0; i < this.targets.length; i++) this.targets[i]!.fail(err);
+  }
+}
+
+export class PartitionQueue {
+  readonly batches: ProducerBatch[] = [];
+  /** True while a request carrying this partition's batches is in flight. */
+  muted = false;
+  /** No send before this time (retry backoff), ms since the epoch. */
+  retryAtMs = 0;
+  /** The topic's partition count at the last append (for the sticky partitioner). */
+  numPartitions = 1;
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+}
+
+export interface AccumulatorOptions {
+  batchSizeBytes: number;
+  lingerMs: number;
+  batchOptions: BatchOptions;
+}
+
+export interface ReadyCheck {
+  ready: PartitionQueue[];
+  /** Delay until the next partition becomes ready by time (linger or backoff); Infinity if none. */
+  nextReadyInMs: number;
+}
+
+export class RecordAccumulator {
+  private readonly queues = new Map<string, PartitionQueue[]>();
+  /** Queues holding at least one batch; iteration order = first-used order. */
+  private readonly nonEmpty = new Set<PartitionQueue>();
+  bufferedBytes = 0;
+  batchCount = 0;
+
+  constructor(
+    private readonly options: AccumulatorOptions,
+    private readonly partitioner: Partitioner,
+  ) {}
+
+  queue(topic: string, partition: number): PartitionQueue {
+    let byPartition = this.queues.get(topic);
+    if (!byPartition) {
+      byPartition = [];
+      this.queues.set(topic, byPartition);
+    }
+    let q = byPartition[partition];
+    if (!q) {
+      q = new PartitionQueue(topic, partition);
+      byPartition[partition] = q;
+    }
+    return q;
+  }
+
+  /**
+   * Appends one record (its `timestamp` must be set). Returns true when a batch closed because it
+   * was full, i.e. the sender has something to send now.
+   */
+  append(topic: string, partition: number, numPartitions: number, record: RecordInput, target: DeliveryTarget, slot: number, nowMs: number): boolean {
+    const q = this.queue(topic, partition);
+    q.numPartitions = numPartitions;
+    const batches = q.batches;
+    const last = batches.length > 0 ? batches[batches.length - 1]! : undefined;
+    if (last && !last.closed && last.tryAppend(record, target, slot)) return false;
+    let closedFull = false;
+    if (last && !last.closed) {
+      this.bufferedBytes += last.close();
+      this.partitioner.onBatchClosed(topic, partition, numPartitions);
+      closedFull = true;
+    }
+    const batch = new ProducerBatch(topic, partition, nowMs, this.options.batchSizeBytes, this.options.batchOptions);
+    batch.tryAppend(record, target, slot); // never refused: a first record grows the buffer
+    batches.push(batch);
+    this.bufferedBytes += batch.chargedBytes;
+    this.batchCount++;
+    this.nonEmpty.add(q);
+    return closedFull;
+  }
+
+  hasUnsent(): boolean {
+    return this.nonEmpty.size > 0;
+  }
+
+  /** Partitions with something to send now, plus when the next one will be ready by time. */
+  ready(nowMs: number, flushing: boolean): ReadyCheck {
+    const ready: PartitionQueue[] = [];
+    let nextReadyInMs = Infinity;
+    for (const q of this.nonEmpty) {
+      if (q.muted) continue;
+      if (q.retryAtMs > nowMs) {
+        nextReadyInMs = Math.min(nextReadyInMs, q.retryAtMs - nowMs);
+        continue;
+      }
+      const head = q.batches[0]!;
+      if (flushing || head.closed || q.batches.length > 1 || head.attempts > 0) {
+        ready.push(q);
+        continue;
+      }
+      const due = head.createdMs + this.options.lingerMs - nowMs;
+      if (due <= 0) ready.push(q);
+      else nextReadyInMs = Math.min(nextReadyInMs, due);
+    }
+    return { ready, nextReadyInMs };
+  }
+
+  /**
+   * Takes batches from the head of `q`, in order, while they fit in `maxBytes` (at least one),
+   * closing each (encoding it). Mutes the partition. Batches still open and younger than linger are
+   * taken too when the partition is ready: they would only wait for the next request otherwise.
+   */
+  drain(q: PartitionQueue, maxBytes: number): ProducerBatch[] {
+    const taken: ProducerBatch[] = [];
+    let bytes = 0;
+    while (q.batches.length > 0) {
+      const b = q.batches[0]!;
+      if (!b.closed) {
+        this.bufferedBytes += b.close();
+        this.partitioner.onBatchClosed(q.topic, q.partition, q.numPartitions);
+      }
+      const size = b.bytes!.length;
+      if (taken.length > 0 && bytes + size > maxBytes) break;
+      q.batches.shift();
+      taken.push(b);
+      bytes += size;
+    }
+    if (q.batches.length === 0) this.nonEmpty.delete(q);
+    q.muted = true;
+    return taken;
+  }
+
+  /** Puts batches back at the head of their queue after a retriable failure, keeping their order. */
+  reenqueue(q: PartitionQueue, batches: ProducerBatch[], retryAtMs: number): void {
+    q.batches.unshift(...batches);
+    q.retryAtMs = retryAtMs;
+    q.muted = false;
+    this.nonEmpty.add(q);
+  }
+
+  /** A request for `q` is answered: frees the batches' memory and unmutes the partition. */
+  release(q: PartitionQueue, batches: ProducerBatch[]): void {
+    for (const b of batches) this.bufferedBytes -= b.chargedBytes;
+    this.batchCount -= batches.length;
+    q.muted = false;
+  }
+
+  /** Removes and returns every unsent batch (close without flush / fatal errors). */
+  abortAll(): ProducerBatch[] {
+    const all: ProducerBatch[] = [];
+    for (const q of this.nonEmpty) {
+      all.push(...q.batches);
+      for (const b of q.batches) this.bufferedBytes -= b.chargedBytes;
+      this.batchCount -= q.batches.length;
+      q.batches.length = 0;
+    }
+    this.nonEmpty.clear();
+    return all;
+  }
+
+  /** Removes expired batches (older than `deadlineMs` since creation) from unmuted heads. */
+  expire(nowMs: number, deliveryTimeoutMs: number): ProducerBatch[] {
+    const expired: ProducerBatch[] = [];
+    for (const q of this.nonEmpty) {
+      if (q.muted) continue;
+      while (q.batches.length > 0 && nowMs - q.batches[0]!.createdMs >= deliveryTimeoutMs) {
+        const b = q.batches.shift()!;
+        this.bufferedBytes += b.close();
+        this.bufferedBytes -= b.chargedBytes;
+        this.batchCount--;
+        expired.push(b);
+      }
+      if (q.batches.length === 0) this.nonEmpty.delete(q);
+    }
+    return expired;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The producer's I/O half: takes ready batches out of the accumulator and sends them, one gRPC
+ * Produce request per broker carrying every ready partition's batches (packed up to
+ * `maxRequestSize` bytes), with at most `maxInFlightRequests` unanswered requests per broker.
+ *
+ * Outcomes, per partition of a response:
+ *  - success: each record resolves with `baseOffset + its index` (batches of one partition are
+ *    contiguous, in the order sent);
+ *  - retriable error (FerryError.retriable, UNKNOWN_TOPIC_OR_PARTITION, gRPC UNAVAILABLE /
+ *    DEADLINE_EXCEEDED): batches go back to the head of their partition's queue with an
+ *    exponential backoff, leadership is refreshed when the error says it moved; until they are
+ *    resent nothing newer of that partition is sent (see record-accumulator.ts);
+ *  - non-retriable error, `retries` spent, or `deliveryTimeoutMs` passed since the batch was created:
+ *    its records reject with the FerryError.
+ * acks=0: records resolve (offset -1) when the request is handed to gRPC; the broker's reply only
+ * frees the in-flight slot. A retried batch may have been written already (a timeout hides the
+ * outcome): without idempotence, retries can duplicate, never reorder.
+ *
+ * No per-record timers: one timer, armed for the earliest linger or backoff deadline.
+ */
+import { ErrorCode, FerryError } from '../protocol/errors.js';
+import type { PartitionProduceData } from '../generated/ferry/v1/PartitionProduceData.js';
+import type { ProduceResponse__Output } from '../generated/ferry/v1/ProduceResponse.js';
+import type { TopicProduceData } from '../generated/ferry/v1/TopicProduceData.js';
+import { unary } from './connection-pool.js';
+import type { ClientContext } from './context.js';
+import { fromResponseError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
+import type { PartitionQueue, ProducerBatch, RecordAccumulator } from './record-accumulator.js';
+import { backoffMs } from './retry.js';
+
+export interface SenderOptions {
+  /** 0, 1 or -1. */
+  acks: number;
+  lingerMs: number;
+  requestTimeoutMs: number;
+  maxInFlightRequests: number;
+  retries: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  deliveryTimeoutMs: number;
+  maxRequestSize: number;
+}
+
+interface InFlightEntry {
+  q: PartitionQueue;
+  batches: ProducerBatch[];
+}
+
+export class Sender {
+  private readonly inFlightByAddress = new Map<string, number>();
+  inFlightTotal = 0;
+  /** >0 while someone waits in flush(): batches go without waiting for linger. */
+  flushing = 0;
+  private wakeScheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDueMs = Infinity;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: ClientContext,
+    private readonly acc: RecordAccumulator,
+    private readonly options: SenderOptions,
+    /** Called after batches complete or fail (memory freed, maybe idle). */
+    private readonly onProgress: () => void,
+  ) {}
+
+  /** Called after each append; `closedFull` = a batch filled up and can go now. */
+  onAppend(closedFull: boolean): void {
+    if (closedFull || this.options.lingerMs === 0) this.wake();
+    else if (this.timer === null && !this.wakeScheduled) this.arm(this.options.lingerMs);
+  }
+
+  /** Runs a send pass soon (coalesced: many wakes in one tick cost one pass). */
+  wake(): void {
+    if (this.wakeScheduled || this.closed) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.run();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private arm(delayMs: number): void {
+    if (this.closed) return;
+    const due = Date.now() + delayMs;
+    if (this.timer !== null && this.timerDueMs <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDueMs = due;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerDueMs = Infinity;
+      this.run();
+    }, delayMs);
+  }
+
+  /** One send pass: expire, find ready partitions, group by leader, send what in-flight limits allow. */
+  private run(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const expired = this.acc.expire(now, this.options.deliveryTimeoutMs);
+    if (expired.length > 0) {
+      for (const b of expired) {
+        b.fail(
+          new FerryError(
+            ErrorCode.REQUEST_TIMED_OUT,
+            `${b.recordCount} record(s) for ${b.topic}-${b.partition} expired after ${now - b.createdMs} ms (deliveryTimeoutMs)` +
+              (b.lastError ? `; last error: ${b.lastError.message}` : ''),
+          ),
+        );
+      }
+      this.onProgress();
+    }
+    const { ready, nextReadyInMs } = this.acc.ready(now, this.flushing > 0);
+    const byAddress = new Map<string, PartitionQueue[]>();
+    const leaderless = new Set<string>();
+    for (const q of ready) {
+      const address = this.ctx.metadata.leaderAddress(q.topic, q.partition);
+      if (address === null) {
+        leaderless.add(q.topic);
+        continue;
+      }
+      let list = byAddress.get(address);
+      if (!list) byAddress.set(address, (list = []));
+      list.push(q);
+    }
+    for (const [address, queues] of byAddress) this.sendTo(address, queues);
+    if (leaderless.size > 0) {
+      this.ctx.metadata.markStale(leaderless);
+      this.ctx.metadata.refresh(leaderless).then(
+        () => this.wake(),
+        (err: unknown) => {
+          this.ctx.logger.warn({ err: toFerryError(err).message }, 'metadata refresh failed');
+          this.arm(this.options.retryBackoffMs);
+        },
+      );
+    }
+    if (nextReadyInMs !== Infinity) this.arm(nextReadyInMs);
+  }
+
+  /** Packs `queues` into requests of at most maxRequestSize bytes, while in-flight slots remain. */
+  private sendTo(address: string, queues: PartitionQueue[]): void {
+    let i = 0;
+    while (i < queues.length) {
+      const inFlight = this.inFlightByAddress.get(address) ?? 0;
+      if (inFlight >= this.options.maxInFlightRequests) return; // a response will wake us
+      const entries: InFlightEntry[] = [];
+      let bytes = 0;
+      while (i < queues.length && bytes < this.options.maxRequestSize) {
+        const q = queues[i++]!;
+        const batches = this.acc.drain(q, this.options.maxRequestSize - bytes);
+        for (const b of batches) {
+          b.attempts++;
+          bytes += b.bytes!.length;
+        }
+        entries.push({ q, batches });
+      }
+      this.sendRequest(address, entries);
+    }
+  }
+
+  private sendRequest(address: string, entries: InFlightEntry[]): void {
+    const topics = new Map<string, PartitionProduceData[]>();
+    for (const { q, batches } of entries) {
+      let parts = topics.get(q.topic);
+      if (!parts) topics.set(q.topic, (parts = []));
+      const recordBatch = batches.length === 1 ? batches[0]!.bytes! : Buffer.concat(batches.map((b) => b.bytes!));
+      parts.push({ partition: q.partition, recordBatch });
+    }
+    const topicData: TopicProduceData[] = [];
+    for (const [topic, partitions] of topics) topicData.push({ topic, partitions });
+    const request = { acks: this.options.acks, timeoutMs: this.options.requestTimeoutMs, topics: topicData };
+
+    this.inFlightByAddress.set(address, (this.inFlightByAddress.get(address) ?? 0) + 1);
+    this.inFlightTotal++;
+    let client;
+    try {
+      client = this.ctx.pool.get(address).produce;
+    } catch (err) {
+      this.finish(address, entries, null, toFerryError(err));
+      return;
+    }
+    const acks0 = this.options.acks === 0;
+    if (acks0) for (const e of entries) for (const b of e.batches) b.complete(-1, -1);
+    unary<ProduceResponse__Output>((o, cb) => client.Produce(request, o, cb), this.options.requestTimeoutMs).then(
+      (res) => this.finish(address, entries, acks0 ? null : res, null),
+      (err: unknown) => this.finish(address, entries, null, acks0 ? null : toFerryError(err)),
+    );
+  }
+
+  /** Settles a request's batches from its response (or whole-request error) and frees its slot. */
+  private finish(address: string, entries: InFlightEntry[], res: ProduceResponse__Output | null, requestError: FerryError | null): void {
+    this.inFlightByAddress.set(address, (this.inFlightByAddress.get(address) ?? 1) - 1);
+    this.inFlightTotal--;
+    const acks0 = this.options.acks === 0;
+    const results = new Map<string, ProduceResponse__Output['topics'][number]['partitions'][number]>();
+    if (res) for (const t of res.topics) for (const p of t.partitions) results.set(`${t.topic}\u0000${p.partition}`, p);
+    const stale = new Set<string>();
+    for (const entry of entries) {
+      const { q, batches } = entry;
+      if (acks0 && requestError === null) {
+        this.acc.release(q, batches);
+        continue;
+      }
+      let err = requestError;
+      if (!err) {
+        const r = results.get(`${q.topic}\u0000${q.partition}`);
+        if (!r) err = new FerryError(ErrorCode.UNKNOWN_SERVER_ERROR, `no result for ${q.topic}-${q.partition} in the produce response`);
+        else {
+          err = fromResponseError(r.error);
+          if (!err) {
+            let offset = r.baseOffset;
+            for (const b of batches) {
+              b.complete(offset, r.logAppendTimeMs);
+              offset += b.recordCount;
+            }
+            this.acc.release(q, batches);
+            continue;
+          }
+        }
+      }
+      if (needsMetadataRefresh(err)) stale.add(q.topic);
+      this.retryOrFail(entry, err);
+    }
+    if (stale.size > 0) {
+      this.ctx.metadata.markStale(stale);
+      this.ctx.metadata.refresh(stale).catch(() => undefined);
+    }
+    this.onProgress();
+    this.wake();
+  }
+
+  private retryOrFail({ q, batches }: InFlightEntry, err: FerryError): void {
+    const now = Date.now();
+    const retriable = isRetriableForClient(err);
+    const retry: ProducerBatch[] = [];
+    const failed: ProducerBatch[] = [];
+    for (const b of batches) {
+      b.lastError = err;
+      const canRetry = retriable && b.attempts <= this.options.retries && now - b.createdMs < this.options.deliveryTimeoutMs;
+      (canRetry ? retry : failed).push(b);
+    }
+    if (failed.length > 0) {
+      for (const b of failed) b.fail(err);
+      this.ctx.logger.debug({ topic: q.topic, partition: q.partition, code: err.code, batches: failed.length }, 'produce failed');
+    }
+    // release() frees memory of failed batches and unmutes; retried ones stay charged.
+    this.acc.release(q, failed);
+    if (retry.length > 0) {
+      const attempt = retry[0]!.attempts;
+      const delay = backoffMs(attempt, this.options.retryBackoffMs, this.options.retryBackoffMaxMs);
+      this.ctx.logger.debug({ topic: q.topic, partition: q.partition, code: err.code, attempt, delay }, 'retrying produce');
+      this.acc.reenqueue(q, retry, now + delay);
+      this.arm(delay);
+    }
+  }
+}
