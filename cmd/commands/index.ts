@@ -1,6 +1,11 @@
-/** Client-side subcommands (topic, produce, consume, ...). The broker command registers separately. */
+/** Client-side subcommands (topic, produce, consume). The broker command registers separately. */
 import type { Command } from 'commander';
+import { registerConsumeCommand } from './consume.js';
+import { registerProduceCommand } from './produce.js';
+import { registerTopicCommand } from './topic.js';
 
 export function registerClientCommands(program: Command): void {
-  void program;
+  registerTopicCommand(program);
+  registerProduceCommand(program);
+  registerConsumeCommand(program);
 }
