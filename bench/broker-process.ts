@@ -1,0 +1,100 @@
+/**
+ * A broker the bench owns when no --bootstrap is given: `node dist/cmd/ferry.js broker --data-dir
+ * <tmp> --port <free> --flush-mode <mode>`, with its output in <tmp>/broker.log. Ready once an admin
+ * request succeeds; stopped with SIGTERM (SIGKILL after a grace period) and its directory removed.
+ * If it dies or never becomes ready, the error includes the log's tail.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ferry } from '../src/client/index.js';
+
+const FERRY_CLI = fileURLToPath(new URL('../cmd/ferry.js', import.meta.url));
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+const LOG_TAIL_BYTES = 4000;
+
+export type FlushMode = 'os' | 'interval' | 'always';
+
+export class BrokerProcess {
+  private constructor(
+    readonly bootstrap: string,
+    readonly dataDir: string,
+    private readonly child: ChildProcess,
+    private readonly logFile: string,
+  ) {}
+
+  static async start(flushMode: FlushMode): Promise<BrokerProcess> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
+    const port = await freePort();
+    const logFile = join(dataDir, 'broker.log');
+    const logFd = openSync(logFile, 'a');
+    const child = spawn(
+      process.execPath,
+      [FERRY_CLI, 'broker', '--data-dir', join(dataDir, 'data'), '--port', String(port), '--flush-mode', flushMode],
+      { stdio: ['ignore', logFd, logFd] },
+    );
+    closeSync(logFd);
+    const broker = new BrokerProcess(`127.0.0.1:${port}`, dataDir, child, logFile);
+    await broker.waitReady();
+    return broker;
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exited = false;
+    this.child.once('exit', () => (exited = true));
+    let lastError = '';
+    while (Date.now() < deadline && !exited) {
+      const probe = new Ferry({ bootstrap: this.bootstrap, requestTimeoutMs: 1000, retry: { retries: 0 } });
+      try {
+        await probe.admin().listTopics();
+        return;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+      } finally {
+        await probe.close().catch(() => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await this.stop({ keepDir: true });
+    const why = exited ? 'exited during start-up' : `not ready after ${READY_TIMEOUT_MS} ms (${lastError})`;
+    throw new Error(`bench broker ${why}; log ${this.logFile}:\n${this.logTail()}`);
+  }
+
+  logTail(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').slice(-LOG_TAIL_BYTES);
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (!opts.keepDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A port that was free a moment ago (the broker binds it right after; a race we accept). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Command-line options of `npm run bench -- produce|consume|e2e [options]`, parsed with commander.
+ * Counts accept `2000000`, `2,000,000`, `2_000_000` or `2e6`. Everything parsed here is written
+ * verbatim into the result JSON, so a figure can always be traced to how it was produced.
+ */
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import type { FlushMode } from './broker-process.js';
+
+export type WorkloadName = 'produce' | 'consume' | 'e2e';
+
+export interface BenchOptions {
+  workload: WorkloadName;
+  /** Absent: the bench starts (and stops) its own broker. */
+  bootstrap?: string;
+  messageSize: number;
+  count: number;
+  partitions: number;
+  acks: 0 | 1 | -1;
+  flushMode: FlushMode;
+  producers: number;
+  batchSize?: number;
+  lingerMs?: number;
+  runs: number;
+  json?: string;
+  /** consume: read this existing topic instead of pre-writing one. */
+  topic?: string;
+  /** e2e: total records per second over all producers; absent = as fast as possible. */
+  rate?: number;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value.replace(/[,_]/g, ''));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function parseNonNegative(value: string): number {
+  const n = Number(value.replace(/[,_]/g, ''));
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function parseAcks(value: string): 0 | 1 | -1 {
+  if (value === '0') return 0;
+  if (value === '1') return 1;
+  if (value === 'all' || value === '-1') return -1;
+  throw new InvalidArgumentError('expected 0, 1 or all');
+}
+
+/** Parses argv (without node and script) into options; exits with usage on bad input. */
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  let parsed: BenchOptions | undefined;
+  const program = new Command()
+    .name('npm run bench --')
+    .description('Ferry benchmarks: produce throughput + ack latency, consume throughput, end-to-end latency')
+    .addArgument(new Argument('<workload>', 'produce | consume | e2e').choices(['produce', 'consume', 'e2e']))
+    .option('--bootstrap <hosts>', 'use this broker (HOST:PORT[,...]); default: start a private broker')
+    .option('--message-size <bytes>', 'value size in bytes', parseCount, 100)
+    .option('--count <n>', 'records per run', parseCount, 1_000_000)
+    .option('--partitions <n>', 'partitions of the bench topic', parseCount, 8)
+    .addOption(new Option('--acks <acks>', '0, 1 or all').argParser(parseAcks).default(1))
+    .addOption(new Option('--flush-mode <mode>', 'flush.mode of the private broker').choices(['os', 'interval', 'always']).default('os'))
+    .option('--producers <n>', 'producer processes', parseCount, 1)
+    .option('--batch-size <bytes>', 'producer batch.size', parseCount)
+    .option('--linger-ms <ms>', 'producer linger.ms', parseNonNegative)
+    .option('--runs <n>', 'repeat the measurement N times; report median/min/max', parseCount, 1)
+    .option('--json <file>', 'result file (default bench/results/<workload>-<timestamp>.json)')
+    .option('--topic <name>', 'consume: read this existing topic instead of pre-writing one')
+    .option('--rate <msgs>', 'e2e: fixed total send rate, records/s', parseCount)
+    .showHelpAfterError()
+    .action((workload: WorkloadName, opts: Omit<BenchOptions, 'workload'>) => {
+      parsed = { workload, ...opts };
+    });
+  program.parse(argv, { from: 'user' });
+  if (!parsed) throw new Error('no workload given');
+  if (parsed.workload === 'e2e' && parsed.messageSize < 8) {
+    program.error('e2e needs --message-size >= 8: each value carries an 8-byte send timestamp');
+  }
+  if (parsed.topic !== undefined && parsed.workload !== 'consume') program.error('--topic applies to the consume workload only');
+  if (parsed.rate !== undefined && parsed.workload !== 'e2e') program.error('--rate applies to the e2e workload only');
+  return parsed;
+}
