@@ -384,12 +384,15 @@ export class RecordBatchBuilder {
 
 /** Encodes `records` as one batch (convenience for tests, the broker's simple path and tools). */
 export function encodeRecordBatch(records: RecordInput[], options: BatchOptions = {}): Buffer {
-  const builder = new RecordBatchBuilder(1024, options);
-  for (const r of records) {
-    if (!builder.tryAppend(r)) throw new Error('unreachable: builder refused a record');
+  // The builder grows only for a first record and refuses later ones that do not fit, so start over
+  // with twice the capacity until everything fits. Default timestamps are pinned first so every
+  // attempt encodes the same records.
+  const now = Date.now();
+  const pinned = records.map((r) => (r.timestamp === undefined ? { ...r, timestamp: now } : r));
+  for (let capacity = 1024; ; capacity *= 2) {
+    const builder = new RecordBatchBuilder(capacity, options);
+    if (pinned.every((r) => builder.tryAppend(r))) return builder.build();
   }
-  // The builder grows only for a first record; rebuild with the exact size if more records came.
-  return builder.build();
 }
 
 export interface DecodedHeader {
@@ -441,7 +444,14 @@ export function decodeBatch(buf: Buffer, pos = 0, options: { verifyCrc?: boolean
   let start = pos + BATCH_HEADER_BYTES;
   let end = pos + size;
   if (codec === Compression.gzip) {
-    data = gunzipSync(buf.subarray(start, end));
+    try {
+      data = gunzipSync(buf.subarray(start, end));
+    } catch (err) {
+      throw new FerryError(
+        ErrorCode.CORRUPT_MESSAGE,
+        `gzip payload of batch at offset ${header.baseOffset} does not decompress: ${(err as Error).message}`,
+      );
+    }
     start = 0;
     end = data.length;
   } else if (codec !== Compression.none) {

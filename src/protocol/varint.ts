@@ -21,7 +21,9 @@ export function sizeOfVarint(value: number): number {
     }
     return bytes;
   }
-  let v = value >= 0 ? value * 2 : -value * 2 - 1;
+  // zigzag = 2u + sign with u = |value| or |value| - 1; 2u has the same bit length and, unlike
+  // -2 * value - 1, stays exact for every safe integer.
+  let v = value >= 0 ? value * 2 : (-value - 1) * 2;
   let bytes = 1;
   while (v >= 0x80) {
     v = Math.floor(v / 128);
@@ -41,7 +43,12 @@ export function writeVarint(buf: Buffer, pos: number, value: number): number {
     buf[pos++] = v;
     return pos;
   }
-  let v = value >= 0 ? value * 2 : -value * 2 - 1;
+  // zigzag = 2u + sign. Forming it as one number (-2 * value - 1) loses precision below -2^52 and
+  // can even flip the sign, so emit its low 7 bits from u's low 6 bits and the sign, then u / 64.
+  // (Here |value| >= 2^30, so the encoding always takes more than one byte.)
+  const u = value >= 0 ? value : -value - 1;
+  buf[pos++] = ((u % 64) * 2 + (value < 0 ? 1 : 0)) | 0x80;
+  let v = Math.floor(u / 64);
   while (v >= 0x80) {
     buf[pos++] = (v % 128) | 0x80;
     v = Math.floor(v / 128);
@@ -75,17 +82,18 @@ export function readVarint(buf: Buffer, cur: Cursor, end: number): number {
     }
     shift += 7;
   }
-  // Long form: continue with float arithmetic (exact up to 2^53).
-  let value = result >>> 0;
-  let mul = 2 ** 28;
+  // Long form: continue with float arithmetic. The zigzag value itself may need 54 bits, so keep its
+  // low 28 bits (sign + low 27 bits of u) apart and add the high part to u: exact up to 2^53.
+  let high = 0;
+  let mul = 1;
   for (let i = 4; i < VARINT_MAX_BYTES; i++) {
     if (pos >= end) throw new RangeError('varint runs past the end of the buffer');
     b = buf[pos++]!;
-    value += (b & 0x7f) * mul;
+    high += (b & 0x7f) * mul;
     if (b < 0x80) {
       cur.pos = pos;
-      // zigzag decode without bitwise ops
-      return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+      const u = (result >>> 1) + high * 2 ** 27;
+      return result & 1 ? -u - 1 : u;
     }
     mul *= 128;
   }
