@@ -105,6 +105,8 @@ export interface AccumulatorOptions {
 
 export interface ReadyCheck {
   ready: PartitionQueue[];
+  /** Sendable but still within linger: may ride along in a request going to their broker anyway. */
+  lingering: PartitionQueue[];
   /** Delay until the next partition becomes ready by time (linger or backoff); Infinity if none. */
   nextReadyInMs: number;
 }
@@ -167,6 +169,7 @@ export class RecordAccumulator {
   /** Partitions with something to send now, plus when the next one will be ready by time. */
   ready(nowMs: number, flushing: boolean): ReadyCheck {
     const ready: PartitionQueue[] = [];
+    const lingering: PartitionQueue[] = [];
     let nextReadyInMs = Infinity;
     for (const q of this.nonEmpty) {
       if (q.muted) continue;
@@ -181,9 +184,12 @@ export class RecordAccumulator {
       }
       const due = head.createdMs + this.options.lingerMs - nowMs;
       if (due <= 0) ready.push(q);
-      else nextReadyInMs = Math.min(nextReadyInMs, due);
+      else {
+        lingering.push(q);
+        nextReadyInMs = Math.min(nextReadyInMs, due);
+      }
     }
-    return { ready, nextReadyInMs };
+    return { ready, lingering, nextReadyInMs };
   }
 
   /**

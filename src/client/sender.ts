@@ -66,7 +66,7 @@ export class Sender {
 
   /** Called after each append; `closedFull` = a batch filled up and can go now. */
   onAppend(closedFull: boolean): void {
-    if (closedFull || this.options.lingerMs === 0) this.wake();
+    if (closedFull || this.options.lingerMs === 0 || this.flushing > 0) this.wake();
     else if (this.timer === null && !this.wakeScheduled) this.arm(this.options.lingerMs);
   }
 
@@ -116,7 +116,7 @@ export class Sender {
       }
       this.onProgress();
     }
-    const { ready, nextReadyInMs } = this.acc.ready(now, this.flushing > 0);
+    const { ready, lingering, nextReadyInMs } = this.acc.ready(now, this.flushing > 0);
     const byAddress = new Map<string, PartitionQueue[]>();
     const leaderless = new Set<string>();
     for (const q of ready) {
@@ -128,6 +128,12 @@ export class Sender {
       let list = byAddress.get(address);
       if (!list) byAddress.set(address, (list = []));
       list.push(q);
+    }
+    // A request is going to these brokers anyway: partitions still lingering for the same broker ride
+    // along (after the ready ones) rather than cost a request of their own a moment later.
+    for (const q of lingering) {
+      const address = this.ctx.metadata.leaderAddress(q.topic, q.partition);
+      if (address !== null) byAddress.get(address)?.push(q);
     }
     for (const [address, queues] of byAddress) this.sendTo(address, queues);
     if (leaderless.size > 0) {
