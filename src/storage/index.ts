@@ -1,0 +1,21 @@
+/** Ferry's storage engine: segments, indexes, partition logs, recovery, retention, flush. */
+export { DEFAULT_LOG_CONFIG, SEGMENT_BYTES_MAX, validateLogConfig } from './log-config.js';
+export type { LogConfig, FlushMode, CleanupPolicy, TimestampTypeName } from './log-config.js';
+export { PartitionLog, CHECKPOINT_HIGH_WATERMARK, CHECKPOINT_LEADER_EPOCH, CHECKPOINT_LOG_START_OFFSET, CHECKPOINT_RECOVERY_POINT } from './partition-log.js';
+export type { AppendResult, ReadResult, ReadOptions, PartitionLogOptions } from './partition-log.js';
+export { LogManager, DEFAULT_FLUSH_SCHEDULER_INTERVAL_MS } from './log-manager.js';
+export type { LogManagerOptions } from './log-manager.js';
+export { Segment } from './segment.js';
+export type { BatchLocation, SegmentOptions, SegmentRecovery } from './segment.js';
+export { OffsetIndex, OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
+export type { IndexEntry } from './offset-index.js';
+export { TimeIndex, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
+export type { TimestampOffset } from './time-index.js';
+export { LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from './leader-epoch-cache.js';
+export type { EpochEntry } from './leader-epoch-cache.js';
+export { CheckpointFile, CheckpointCorruptError, writeFileAtomically, fsyncDir } from './checkpoint-file.js';
+export { GroupCommit } from './group-commit.js';
+export { SerialExecutor } from './serial-executor.js';
+export { StorageResources } from './storage-resources.js';
+export type { StorageResourceLimits } from './storage-resources.js';
+export { offsetFileName, parsePartitionDirName, parseSegmentLogName, partitionDirName } from './segment-files.js';

@@ -1,0 +1,517 @@
+/**
+ * PartitionLog: one partition's log, per the Storage contract in docs/ARCHITECTURE.md.
+ *
+ * Offsets: logStartOffset (first readable) ≤ highWatermark (visible to consumers) ≤ logEndOffset
+ * (next to assign; everything below is written to the page cache); flushedOffset ≤ LEO is fsynced.
+ * highWatermark = flushedOffset with flush.mode=always (what a consumer saw cannot vanish in a
+ * crash), else LEO; 'highWatermark' is emitted whenever it grows.
+ *
+ * Concurrency: every mutation (append, roll, truncation, retention, config-driven flush, close)
+ * runs on one SerialExecutor, so no two interleave at their awaits. Reads run concurrently against a
+ * copy-on-write segment array and size snapshots; a read that overlapped a truncation is retried.
+ * Durability waits happen *outside* the queue, so appends keep flowing while an fsync runs and the
+ * next fsync covers all of them (group-commit.ts).
+ *
+ * Failures: operating errors are FerryErrors (OFFSET_OUT_OF_RANGE, MESSAGE_TOO_LARGE,
+ * CORRUPT_MESSAGE, STORAGE_ERROR). After a write/fsync/roll failure the log is marked offline and
+ * every later append fails with STORAGE_ERROR until it is reopened (which runs recovery).
+ */
+import { EventEmitter } from 'node:events';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { strict as assert } from 'node:assert';
+import type { Logger } from 'pino';
+import { OFFSET_LAST_OFFSET_DELTA, stampBatch, stampLogAppendTime, type ValidatedBatches } from '../protocol/record-batch.js';
+import { ErrorCode, FerryError } from '../protocol/errors.js';
+import { CheckpointFile, fsyncDir } from './checkpoint-file.js';
+import { GroupCommit } from './group-commit.js';
+import type { LeaderEpochCache } from './leader-epoch-cache.js';
+import { validateLogConfig, type LogConfig } from './log-config.js';
+import { loadPartition } from './log-loader.js';
+import { floorSegment, readBatches } from './log-reader.js';
+import { segmentsToDelete } from './retention.js';
+import { Segment, type SegmentOptions } from './segment.js';
+import { DELETED_DIR_SUFFIX } from './segment-files.js';
+import { SerialExecutor } from './serial-executor.js';
+import { StorageResources } from './storage-resources.js';
+import { checkFollowerBatches } from './follower-batches.js';
+
+/** Scans never trust a batch length above this (or max.message.bytes if larger). */
+export const SCAN_BATCH_BYTES_MAX = 64 * 1024 * 1024;
+/** A read overlapping this many truncations in a row gives up with STORAGE_ERROR. */
+const READ_RETRIES_MAX = 3;
+const EMPTY = Buffer.alloc(0);
+
+export const CHECKPOINT_LOG_START_OFFSET = 'log-start-offset';
+export const CHECKPOINT_RECOVERY_POINT = 'recovery-point';
+export const CHECKPOINT_HIGH_WATERMARK = 'high-watermark';
+export const CHECKPOINT_LEADER_EPOCH = 'leader-epoch-checkpoint';
+
+export interface PartitionLogOptions {
+  dir: string;
+  topic: string;
+  partition: number;
+  config: LogConfig;
+  logger: Logger;
+  /** Shared bounded fd / index caches; a private set when omitted. */
+  resources?: StorageResources;
+  /** flush.mode=interval: run a private timer (default) or leave it to a scheduler calling maybeFlush. */
+  ownFlushTimer?: boolean;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The broker time stamped into LogAppendTime batches, -1 for CreateTime. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+export interface ReadResult {
+  records: Buffer;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export interface ReadOptions {
+  maxOffset?: number;
+  minOneBatch?: boolean;
+}
+
+export class PartitionLog extends EventEmitter {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  private config: LogConfig;
+  private readonly logger: Logger;
+  private readonly resources: StorageResources;
+  private readonly queue = new SerialExecutor();
+  private readonly commit: GroupCommit;
+  private readonly epochs: LeaderEpochCache;
+  private readonly checkpoints: { logStartOffset: CheckpointFile; recoveryPoint: CheckpointFile; highWatermark: CheckpointFile };
+  private readonly ownFlushTimer: boolean;
+  /** Copy-on-write: readers iterate a stable array while mutators swap in a new one. */
+  private segments: Segment[];
+  private lso: number;
+  private leo: number;
+  private hw: number;
+  private recoveryPoint: number;
+  private totalBytes: number;
+  private lastFlushMs = Date.now();
+  private truncations = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly pendingDeletes = new Map<Segment, NodeJS.Timeout>();
+  private closedWith: FerryError | null = null;
+  private offline: FerryError | null = null;
+
+  private constructor(opts: PartitionLogOptions, resources: StorageResources, loaded: Awaited<ReturnType<typeof loadPartition>>, checkpoints: PartitionLog['checkpoints']) {
+    super();
+    this.setMaxListeners(0); // every long-poll fetch on the partition listens
+    this.topic = opts.topic;
+    this.partition = opts.partition;
+    this.dir = opts.dir;
+    this.config = { ...opts.config };
+    this.logger = opts.logger;
+    this.resources = resources;
+    this.checkpoints = checkpoints;
+    this.ownFlushTimer = opts.ownFlushTimer ?? true;
+    this.segments = loaded.segments;
+    this.epochs = loaded.epochs;
+    this.lso = loaded.logStartOffset;
+    this.leo = this.activeSegment.nextOffset;
+    this.recoveryPoint = this.leo; // recovery fsynced everything it rescanned
+    this.hw = this.leo;
+    this.totalBytes = this.segments.reduce((n, s) => n + s.size, 0);
+    this.commit = new GroupCommit(this.leo, () => this.fsyncActive(), (flushed) => this.onFlushed(flushed));
+  }
+
+  /** Opens (creating if needed) the partition directory and runs recovery. */
+  static async open(opts: PartitionLogOptions): Promise<PartitionLog> {
+    validateLogConfig(opts.config);
+    const resources = opts.resources ?? new StorageResources();
+    const checkpoints = {
+      logStartOffset: new CheckpointFile(join(opts.dir, CHECKPOINT_LOG_START_OFFSET)),
+      recoveryPoint: new CheckpointFile(join(opts.dir, CHECKPOINT_RECOVERY_POINT)),
+      highWatermark: new CheckpointFile(join(opts.dir, CHECKPOINT_HIGH_WATERMARK)),
+    };
+    const segmentOptions = (baseOffset: number): SegmentOptions => ({
+      dir: opts.dir,
+      baseOffset,
+      indexIntervalBytes: opts.config.indexIntervalBytes,
+      segmentIndexBytes: opts.config.segmentIndexBytes,
+      maxBatchBytes: Math.max(SCAN_BATCH_BYTES_MAX, opts.config.maxMessageBytes),
+      resources,
+      logger: opts.logger,
+    });
+    const loaded = await loadPartition({
+      dir: opts.dir,
+      topic: opts.topic,
+      partition: opts.partition,
+      logger: opts.logger,
+      segmentOptions,
+      checkpoints,
+      epochCachePath: join(opts.dir, CHECKPOINT_LEADER_EPOCH),
+    });
+    const log = new PartitionLog(opts, resources, loaded, checkpoints);
+    await log.writeCheckpoints();
+    log.scheduleFlushTimer();
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.lso;
+  }
+  get logEndOffset(): number {
+    return this.leo;
+  }
+  get flushedOffset(): number {
+    return this.commit.flushedOffset;
+  }
+  get highWatermark(): number {
+    return this.hw;
+  }
+  get sizeInBytes(): number {
+    return this.totalBytes;
+  }
+  /** fsyncs issued by group commit / interval flushes (not counting roll and close). */
+  get fsyncCount(): number {
+    return this.commit.fsyncCount;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+  get currentConfig(): Readonly<LogConfig> {
+    return this.config;
+  }
+
+  private get activeSegment(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  appendAsLeader(batches: Buffer, validated: ValidatedBatches, leaderEpoch: number): Promise<AppendResult> {
+    const append = this.queue.run(async () => {
+      this.checkWritable();
+      for (const b of validated.batches) {
+        if (b.size > this.config.maxMessageBytes) {
+          throw new FerryError(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.size} bytes exceeds max.message.bytes=${this.config.maxMessageBytes}`);
+        }
+      }
+      const now = Date.now();
+      const baseOffset = this.leo;
+      const lastOffset = baseOffset + validated.offsetCount - 1;
+      await this.maybeRoll(batches.length, validated.batches.length, lastOffset, now);
+      const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+      let next = baseOffset;
+      for (const b of validated.batches) {
+        stampBatch(batches, b.pos, next, leaderEpoch);
+        if (logAppendTime) stampLogAppendTime(batches, b.pos, now);
+        next += batches.readInt32BE(b.pos + OFFSET_LAST_OFFSET_DELTA) + 1;
+      }
+      assert(next === lastOffset + 1, 'validated offsetCount disagrees with the batches');
+      if (this.epochs.assign(leaderEpoch, baseOffset)) await this.epochs.persist();
+      this.write(batches, now, lastOffset);
+      return { baseOffset, lastOffset, logAppendTimeMs: logAppendTime ? now : -1, logStartOffset: this.lso };
+    });
+    return this.config.flushMode === 'always' ? append.then((r) => this.commit.waitFor(r.lastOffset + 1).then(() => r)) : append;
+  }
+
+  /** Appends batches whose offsets the leader assigned (replication). */
+  appendAsFollower(batches: Buffer): Promise<AppendResult> {
+    const append = this.queue.run(async () => {
+      this.checkWritable();
+      let epochChanged = false;
+      const info = checkFollowerBatches(batches, this.leo, (epoch, base) => {
+        if (this.epochs.assign(epoch, base)) epochChanged = true;
+      });
+      const now = Date.now();
+      await this.maybeRoll(batches.length, info.batchCount, info.lastOffset, now);
+      if (epochChanged) await this.epochs.persist();
+      this.write(batches, now, info.lastOffset);
+      return { baseOffset: info.firstOffset, lastOffset: info.lastOffset, logAppendTimeMs: -1, logStartOffset: this.lso };
+    });
+    return this.config.flushMode === 'always' ? append.then((r) => this.commit.waitFor(r.lastOffset + 1).then(() => r)) : append;
+  }
+
+  async read(fetchOffset: number, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult> {
+    if (this.closedWith) throw this.closedWith;
+    for (let attempt = 0; attempt < READ_RETRIES_MAX; attempt++) {
+      const truncations = this.truncations;
+      const lso = this.lso;
+      const leo = this.leo;
+      const hw = this.hw;
+      if (fetchOffset < lso || fetchOffset > leo) {
+        throw new FerryError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${fetchOffset} is outside [${lso}, ${leo}] of ${this.topic}-${this.partition}`);
+      }
+      const maxOffset = Math.min(opts.maxOffset ?? hw, leo);
+      let records: Buffer | null = EMPTY;
+      if (fetchOffset < maxOffset && maxBytes >= 0) {
+        records = await readBatches(this.segments, fetchOffset, maxBytes, maxOffset, opts.minOneBatch ?? true);
+      }
+      if (records && truncations === this.truncations) return { records, highWatermark: hw, logStartOffset: lso, logEndOffset: leo };
+    }
+    throw new FerryError(ErrorCode.STORAGE_ERROR, `read of ${this.topic}-${this.partition} kept overlapping truncations`);
+  }
+
+  /** The first batch whose maxTimestamp ≥ timestampMs: its base offset (≥ logStartOffset) and that timestamp. */
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    const segments = this.segments;
+    for (let i = floorSegment(segments, this.lso); i < segments.length; i++) {
+      const found = await segments[i]!.findByTimestamp(timestampMs);
+      if (found) return { offset: Math.max(found.baseOffset, this.lso), timestamp: found.maxTimestamp };
+    }
+    return null;
+  }
+
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.epochs.endOffsetFor(epoch, this.leo);
+  }
+
+  /** Removes every batch from the one containing `offset` on (replication: divergent tails). */
+  truncateTo(offset: number): Promise<void> {
+    return this.queue.run(async () => {
+      this.checkWritable();
+      if (offset >= this.leo) return;
+      this.truncations++;
+      try {
+        await this.truncateSegments(offset);
+      } catch (err) {
+        this.goOffline(err);
+        throw err;
+      }
+      this.leo = this.activeSegment.nextOffset;
+      this.totalBytes = this.segments.reduce((n, s) => n + s.size, 0);
+      this.commit.resetTo(this.leo);
+      this.hw = Math.min(this.hw, this.leo);
+      this.recoveryPoint = Math.min(this.recoveryPoint, this.leo);
+      if (this.epochs.truncateFromEnd(this.leo)) await this.epochs.persist();
+      await this.writeCheckpoints();
+      this.logger.info({ topic: this.topic, partition: this.partition, offset, logEndOffset: this.leo }, 'log truncated');
+    });
+  }
+
+  updateConfig(config: LogConfig): void {
+    validateLogConfig(config);
+    this.config = { ...config };
+    for (const s of this.segments) s.indexIntervalBytes = config.indexIntervalBytes;
+    this.scheduleFlushTimer();
+    if (config.flushMode !== 'always') this.advanceHighWatermark(this.leo);
+  }
+
+  /** Retention (see retention.ts); returns the number of segments deleted. */
+  deleteOldSegments(nowMs: number = Date.now()): Promise<number> {
+    return this.queue.run(async () => {
+      if (this.closedWith || this.offline) return 0;
+      const n = segmentsToDelete({ segments: this.segments, config: this.config, logStartOffset: this.lso, highWatermark: this.hw, sizeBytes: this.totalBytes, nowMs });
+      if (n === 0) return 0;
+      const doomed = this.segments.slice(0, n);
+      this.segments = this.segments.slice(n);
+      this.totalBytes -= doomed.reduce((sum, s) => sum + s.size, 0);
+      const newStart = Math.max(this.lso, this.segments[0]!.baseOffset);
+      if (newStart > this.lso) {
+        this.lso = newStart;
+        await this.checkpoints.logStartOffset.writeOffset(this.lso);
+        if (this.epochs.truncateFromStart(this.lso)) await this.epochs.persist();
+      }
+      for (const seg of doomed) {
+        await seg.renameToDeleted();
+        // Readers may still hold the fd; the file goes after file.delete.delay.ms.
+        const timer = setTimeout(() => this.unlinkDeleted(seg), this.config.fileDeleteDelayMs);
+        timer.unref();
+        this.pendingDeletes.set(seg, timer);
+      }
+      this.logger.info({ topic: this.topic, partition: this.partition, segments: n, logStartOffset: this.lso }, 'retention deleted segments');
+      return n;
+    });
+  }
+
+  /** fsyncs everything written so far. */
+  async flush(): Promise<void> {
+    await this.commit.waitFor(this.leo);
+    this.lastFlushMs = Date.now();
+  }
+
+  /** For a shared scheduler: flush.mode=interval flush when one is due. */
+  maybeFlush(nowMs: number = Date.now()): void {
+    if (this.config.flushMode !== 'interval' || this.closedWith || this.offline) return;
+    if (nowMs - this.lastFlushMs < this.config.flushIntervalMs || this.commit.flushedOffset >= this.leo) return;
+    this.lastFlushMs = nowMs;
+    this.commit.waitFor(this.leo).catch((err: unknown) => this.goOffline(err));
+  }
+
+  /** Flushes, seals the active segment, writes every checkpoint (recovery point = LEO), closes files. */
+  close(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.closedWith) return;
+      this.closedWith = new FerryError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`);
+      this.stopFlushTimer();
+      if (!this.offline) {
+        await this.commit.waitFor(this.leo);
+        await this.activeSegment.seal();
+        this.recoveryPoint = this.leo;
+        await this.writeCheckpoints();
+      }
+      for (const s of this.segments) s.close();
+      await this.runPendingDeletes();
+    });
+  }
+
+  /** Closes and removes the partition: renames the directory `<name>.<uuid>-delete`, then removes it in the background. */
+  delete(): Promise<void> {
+    return this.queue.run(async () => {
+      this.closedWith = new FerryError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `log ${this.topic}-${this.partition} was deleted`);
+      this.stopFlushTimer();
+      for (const s of this.segments) s.close();
+      for (const timer of this.pendingDeletes.values()) clearTimeout(timer);
+      this.pendingDeletes.clear();
+      const doomed = `${this.dir}.${randomUUID()}${DELETED_DIR_SUFFIX}`;
+      await fsp.rename(this.dir, doomed);
+      fsp.rm(doomed, { recursive: true, force: true }).catch((err: unknown) => this.logger.error({ dir: doomed, err }, 'failed to remove deleted partition directory'));
+    });
+  }
+
+  // ---- internals (called on the queue) ----
+
+  private checkWritable(): void {
+    assert(this.queue.inTask, 'log mutation outside the partition queue');
+    if (this.closedWith) throw this.closedWith;
+    if (this.offline) throw this.offline;
+  }
+
+  private goOffline(err: unknown): void {
+    if (this.offline) return;
+    this.offline = new FerryError(ErrorCode.STORAGE_ERROR, `log ${this.topic}-${this.partition} is offline after an I/O error: ${(err as Error).message}`);
+    this.logger.error({ topic: this.topic, partition: this.partition, err }, 'partition log went offline');
+  }
+
+  private write(batches: Buffer, now: number, lastOffset: number): void {
+    try {
+      this.activeSegment.append(batches, now);
+    } catch (err) {
+      this.goOffline(err);
+      throw err;
+    }
+    this.leo = lastOffset + 1;
+    this.totalBytes += batches.length;
+    if (this.config.flushMode !== 'always') this.advanceHighWatermark(this.leo);
+  }
+
+  private async maybeRoll(bytes: number, batchCount: number, lastOffset: number, now: number): Promise<void> {
+    const active = this.activeSegment;
+    if (active.isEmpty) return;
+    const full = active.size + bytes > this.config.segmentBytes;
+    const old = now - active.rollBaseMs >= this.config.segmentMs;
+    if (!full && !old && !active.cannotHold(batchCount, lastOffset)) return;
+    try {
+      await this.roll();
+    } catch (err) {
+      this.goOffline(err);
+      throw err;
+    }
+  }
+
+  /** Seals (and fsyncs) the active segment and starts a new one at the LEO. */
+  private async roll(): Promise<void> {
+    const old = this.activeSegment;
+    await old.seal();
+    const next = await Segment.create(this.segmentOptions(this.leo));
+    await fsyncDir(this.dir);
+    this.segments = [...this.segments, next];
+    this.commit.markFlushed(this.leo);
+    this.recoveryPoint = this.leo;
+    await this.checkpoints.recoveryPoint.writeOffset(this.recoveryPoint);
+    this.logger.debug({ topic: this.topic, partition: this.partition, baseOffset: next.baseOffset }, 'rolled segment');
+  }
+
+  private async truncateSegments(offset: number): Promise<void> {
+    // At or below the log start nothing readable would remain: start over empty at `offset`.
+    const keep = offset <= this.lso ? [] : this.segments.filter((s) => s.baseOffset < offset);
+    const drop = this.segments.filter((s) => !keep.includes(s));
+    if (keep.length === 0) {
+      for (const s of drop) await s.deleteFiles();
+      this.segments = [await Segment.create(this.segmentOptions(offset))];
+      this.lso = offset;
+      await fsyncDir(this.dir);
+      return;
+    }
+    const last = keep[keep.length - 1]!;
+    if (!last.isActive) await last.activate();
+    await last.truncateTo(offset);
+    await last.flush();
+    this.segments = keep;
+    for (const s of drop) await s.deleteFiles();
+    await fsyncDir(this.dir);
+  }
+
+  private segmentOptions(baseOffset: number): SegmentOptions {
+    return {
+      dir: this.dir,
+      baseOffset,
+      indexIntervalBytes: this.config.indexIntervalBytes,
+      segmentIndexBytes: this.config.segmentIndexBytes,
+      maxBatchBytes: Math.max(SCAN_BATCH_BYTES_MAX, this.config.maxMessageBytes),
+      resources: this.resources,
+      logger: this.logger,
+    };
+  }
+
+  /** Group commit's fsync: captures the LEO first, so only bytes written before it count. */
+  private async fsyncActive(): Promise<number> {
+    const target = this.leo;
+    await this.activeSegment.flush();
+    return target;
+  }
+
+  private onFlushed(flushed: number): void {
+    if (this.config.flushMode === 'always') this.advanceHighWatermark(flushed);
+  }
+
+  private advanceHighWatermark(offset: number): void {
+    if (offset <= this.hw) return;
+    this.hw = offset;
+    this.emit('highWatermark', offset);
+  }
+
+  private async writeCheckpoints(): Promise<void> {
+    await Promise.all([
+      this.checkpoints.logStartOffset.writeOffset(this.lso),
+      this.checkpoints.recoveryPoint.writeOffset(this.recoveryPoint),
+      this.checkpoints.highWatermark.writeOffset(this.hw),
+      this.epochs.persist(),
+    ]);
+  }
+
+  private scheduleFlushTimer(): void {
+    this.stopFlushTimer();
+    if (!this.ownFlushTimer || this.config.flushMode !== 'interval' || this.closedWith) return;
+    this.flushTimer = setInterval(() => this.maybeFlush(Date.now()), this.config.flushIntervalMs);
+    this.flushTimer.unref();
+  }
+
+  private stopFlushTimer(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  private unlinkDeleted(seg: Segment): void {
+    this.pendingDeletes.delete(seg);
+    seg.unlinkDeleted().catch((err: unknown) => this.logger.warn({ segment: seg.logPath, err }, 'failed to unlink deleted segment'));
+  }
+
+  private async runPendingDeletes(): Promise<void> {
+    const segs = [...this.pendingDeletes.keys()];
+    for (const [seg, timer] of this.pendingDeletes) {
+      clearTimeout(timer);
+      this.pendingDeletes.delete(seg);
+    }
+    await Promise.all(segs.map((s) => s.unlinkDeleted()));
+  }
+}
