@@ -38,7 +38,9 @@ export class Producer {
   private readonly partitioner: Partitioner;
   private readonly acc: RecordAccumulator;
   private readonly sender: Sender;
-  private readonly waiting: Waiting[] = [];
+  /** FIFO of parked calls; `waiting[waitingHead]` is the oldest (index queue: shift() is O(n)). */
+  private waiting: Waiting[] = [];
+  private waitingHead = 0;
   private processingWaiting = false;
   private memoryWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -78,7 +80,7 @@ export class Producer {
         throw new FerryError(ErrorCode.INVALID_TOPIC, 'send() needs a record with a non-empty topic');
       }
       const target = new SingleDelivery(resolve, reject);
-      if (this.waiting.length === 0 && this.acc.bufferedBytes < this.options.bufferMemory) {
+      if (this.waitingCount() === 0 && this.acc.bufferedBytes < this.options.bufferMemory) {
         const t = this.ctx.metadata.topic(record.topic);
         if (t !== undefined && t.error === null && t.numPartitions > 0) {
           this.appendOne(t, record, target, 0, Date.now());
@@ -97,7 +99,7 @@ export class Producer {
       if (!Array.isArray(records)) throw new FerryError(ErrorCode.INVALID_RECORD, 'sendBatch() needs an array of records');
       const target = new BatchDelivery(records.length, resolve, reject);
       const w: Waiting = { topic, records, index: 0, target };
-      if (this.waiting.length === 0) {
+      if (this.waitingCount() === 0) {
         const t = this.ctx.metadata.topic(topic);
         if (t !== undefined && t.error === null && t.numPartitions > 0) {
           this.appendFrom(t, w);
@@ -110,7 +112,7 @@ export class Producer {
 
   /** Resolves once buffered + in-flight bytes are below bufferMemory (a back-pressure hook). */
   waitForBuffer(): Promise<void> {
-    if (this.acc.bufferedBytes < this.options.bufferMemory && this.waiting.length === 0) return Promise.resolve();
+    if (this.acc.bufferedBytes < this.options.bufferMemory && this.waitingCount() === 0) return Promise.resolve();
     return new Promise((resolve) => this.memoryWaiters.push(resolve));
   }
 
@@ -177,8 +179,8 @@ export class Producer {
     if (this.processingWaiting) return;
     this.processingWaiting = true;
     try {
-      while (this.waiting.length > 0) {
-        const w = this.waiting[0]!;
+      while (this.waitingCount() > 0) {
+        const w = this.waiting[this.waitingHead]!;
         if (this.acc.bufferedBytes >= this.options.bufferMemory) {
           await new Promise<void>((resolve) => this.memoryWaiters.push(resolve));
           continue;
@@ -198,7 +200,7 @@ export class Producer {
           w.target.fail(toFerryError(err));
           w.index = w.records.length;
         }
-        if (w.index >= w.records.length) this.waiting.shift();
+        if (w.index >= w.records.length) this.dequeueWaiting();
       }
     } finally {
       this.processingWaiting = false;
@@ -206,13 +208,31 @@ export class Producer {
     }
   }
 
-  private failWaiting(topic: string, err: FerryError): void {
-    for (let i = this.waiting.length - 1; i >= 0; i--) {
-      if (this.waiting[i]!.topic === topic) {
-        this.waiting[i]!.target.fail(err);
-        this.waiting.splice(i, 1);
-      }
+  private waitingCount(): number {
+    return this.waiting.length - this.waitingHead;
+  }
+
+  private dequeueWaiting(): void {
+    this.waiting[this.waitingHead++] = undefined as unknown as Waiting;
+    // Compact now and then so the array does not grow without bound.
+    if (this.waitingHead === this.waiting.length) {
+      this.waiting = [];
+      this.waitingHead = 0;
+    } else if (this.waitingHead >= 1024 && this.waitingHead * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
     }
+  }
+
+  private failWaiting(topic: string, err: FerryError): void {
+    const kept: Waiting[] = [];
+    for (let i = this.waitingHead; i < this.waiting.length; i++) {
+      const w = this.waiting[i]!;
+      if (w.topic === topic) w.target.fail(err);
+      else kept.push(w);
+    }
+    this.waiting = kept;
+    this.waitingHead = 0;
   }
 
   /** After batches settle: wake memory waiters, and flush() callers once nothing is outstanding. */
@@ -222,7 +242,7 @@ export class Producer {
       this.memoryWaiters = [];
       for (const w of waiters) w();
     }
-    if (this.idleWaiters.length > 0 && this.waiting.length === 0 && this.acc.batchCount === 0 && this.sender.inFlightTotal === 0) {
+    if (this.idleWaiters.length > 0 && this.waitingCount() === 0 && this.acc.batchCount === 0 && this.sender.inFlightTotal === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
