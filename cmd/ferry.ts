@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `ferry` command: the broker and every client tool in one binary.
- * Each subcommand lives in cmd/commands/<name>.ts and registers itself on the program.
+ * Each subcommand lives in cmd/commands/<name>.ts and registers itself on the program. The broker
+ * command loads the server code only when it runs, so client commands never depend on it.
  */
 import { Command } from 'commander';
-import { registerBrokerCommand } from './commands/broker.js';
+import { registerBrokerCommand } from './commands/broker-command.js';
 import { registerClientCommands } from './commands/index.js';
 
 const program = new Command();

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as AdminProto } from '../generated/admin.js';
 import type { ProtoGrpcType as FetchProto } from '../generated/fetch.js';
+import type { ProtoGrpcType as GroupProto } from '../generated/group.js';
 import type { ProtoGrpcType as MetadataProto } from '../generated/metadata.js';
 import type { ProtoGrpcType as ProduceProto } from '../generated/produce.js';
 
@@ -19,6 +20,7 @@ export const PROTO_FILES = [
   'ferry/v1/produce.proto',
   'ferry/v1/fetch.proto',
   'ferry/v1/admin.proto',
+  'ferry/v1/group.proto',
 ];
 
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -40,7 +42,7 @@ export function protoRoot(): string {
   throw new Error('cannot find the proto/ directory next to the Ferry installation');
 }
 
-export type FerryProto = AdminProto & FetchProto & MetadataProto & ProduceProto;
+export type FerryProto = AdminProto & FetchProto & GroupProto & MetadataProto & ProduceProto;
 
 let cached: { packageDefinition: protoLoader.PackageDefinition; proto: FerryProto } | undefined;
 

@@ -6,8 +6,6 @@
  */
 import { Option, type Command } from 'commander';
 import { allConfigDefs, loadBrokerConfig } from '../../src/config/broker-config.js';
-import { Broker } from '../../src/server/broker.js';
-import { createLogger } from '../../src/util/logger.js';
 
 export function registerBrokerCommand(program: Command): void {
   const cmd = program
@@ -29,6 +27,9 @@ export function registerBrokerCommand(program: Command): void {
       if (name && value !== undefined) flags[name] = value;
     }
     const config = loadBrokerConfig({ file: (opts.config as string | undefined) ?? process.env.FERRY_CONFIG, env: process.env, flags });
+    // Loaded only here so client commands never depend on the server code.
+    const { Broker } = await import('../../src/server/broker.js');
+    const { createLogger } = await import('../../src/util/logger.js');
     const logger = createLogger(config.str('log.level'), { nodeId: config.nodeId });
     process.on('uncaughtException', (err) => {
       logger.fatal({ err }, 'uncaught exception; exiting');
