@@ -13,6 +13,7 @@ import { loadFerryProto } from '../protocol/grpc-definitions.js';
 import { adminService } from './admin-service.js';
 import { claimDataDir, type DataDirClaim } from './data-dir.js';
 import { fetchService } from './fetch-service.js';
+import { installLargeHttp2Windows } from './http2-window.js';
 import { BrokerLifecycle } from './lifecycle.js';
 import { metadataService } from './metadata-service.js';
 import { produceService } from './produce-service.js';
@@ -41,6 +42,7 @@ export class Broker {
     try {
       topics = await TopicManager.open(config, logger);
       const lifecycle = new BrokerLifecycle();
+      installLargeHttp2Windows();
       const server = new grpc.Server({
         'grpc.max_receive_message_length': config.int('max.request.bytes'),
         'grpc.max_send_message_length': config.int('fetch.max.bytes') + RESPONSE_OVERHEAD_BYTES,
