@@ -14,8 +14,11 @@ export interface BenchContext {
   ferry: Ferry;
 }
 
-/** Unacknowledged bytes a worker allows, spread over its records (at least 1,000 records). */
-const OUTSTANDING_BYTES_MAX = 64 * 2 ** 20;
+/**
+ * Unacknowledged bytes a worker allows (at least 1,000 records). Enough to keep several produce
+ * requests in flight; more only keeps more promises alive, which costs garbage-collection time.
+ */
+const OUTSTANDING_BYTES_MAX = 8 * 2 ** 20;
 
 /** A new topic named for the workload, run and time, so runs never read each other's data. */
 export async function createBenchTopic(ctx: BenchContext, run: number): Promise<string> {
@@ -37,6 +40,8 @@ export function workerConfigs(ctx: BenchContext, topic: string, opts: { stamp: b
     acks: o.acks,
     stamp: opts.stamp,
     outstandingMax,
+    api: o.api,
+    chunk: o.chunk,
     ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
     ...(o.lingerMs !== undefined ? { lingerMs: o.lingerMs } : {}),
     ...(o.rate !== undefined ? { ratePerSec: o.rate / o.producers } : {}),

@@ -26,6 +26,10 @@ export interface BenchOptions {
   topic?: string;
   /** e2e: total records per second over all producers; absent = as fast as possible. */
   rate?: number;
+  /** SDK call the producers use: per-record send() promises, or sendBatch() of `chunk` records. */
+  api: 'send' | 'batch';
+  /** Records per sendBatch() call (api=batch). */
+  chunk: number;
 }
 
 function parseCount(value: string): number {
@@ -67,6 +71,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('--json <file>', 'result file (default bench/results/<workload>-<timestamp>.json)')
     .option('--topic <name>', 'consume: read this existing topic instead of pre-writing one')
     .option('--rate <msgs>', 'e2e: fixed total send rate, records/s', parseCount)
+    .addOption(new Option('--api <api>', 'producer SDK call: send (one promise per record) or batch (sendBatch of --chunk records)').choices(['send', 'batch']).default('batch'))
+    .option('--chunk <n>', 'records per sendBatch() call with --api batch', parseCount, 500)
     .showHelpAfterError()
     .action((workload: WorkloadName, opts: Omit<BenchOptions, 'workload'>) => {
       parsed = { workload, ...opts };

@@ -21,8 +21,11 @@ export interface WorkerConfig {
   stamp: boolean;
   /** Records per second for this worker; absent = as fast as possible. */
   ratePerSec?: number;
-  /** Unacknowledged sends allowed at once. */
+  /** Unacknowledged records allowed at once. */
   outstandingMax: number;
+  /** send(): a promise per record; batch: sendBatch() of `chunk` records, one promise per call. */
+  api: 'send' | 'batch';
+  chunk: number;
 }
 
 export interface WorkerResult {
