@@ -12,6 +12,7 @@ import type { BrokerClients } from './connection-pool.js';
 import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
 import { closedError, fromResponseError } from './errors.js';
+import { GroupAdmin } from './group-admin.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
 import { withRetry } from './retry.js';
 import type { CreateTopicsResponse__Output } from '../generated/ferry/v1/CreateTopicsResponse.js';
@@ -23,8 +24,15 @@ import type { AlterTopicConfigsResponse__Output } from '../generated/ferry/v1/Al
 import type { TopicResult__Output } from '../generated/ferry/v1/TopicResult.js';
 import type {
   ClusterMetadata,
+  CommittedOffset,
   ConfigEntry,
+  GroupDescriptionInfo,
+  GroupListingInfo,
   NewTopicSpec,
+  OffsetToCommit,
+  PartitionLag,
+  ResetTarget,
+  TopicPartition,
   OffsetResult,
   OffsetSpec,
   TopicDescription,
@@ -47,11 +55,14 @@ function throwFirst(results: readonly (TopicResult__Output | null)[]): void {
 
 export class Admin {
   private closed = false;
+  private readonly groups: GroupAdmin;
 
   constructor(
     private readonly ctx: ClientContext,
     private readonly onClose: (a: Admin) => void = () => {},
-  ) {}
+  ) {
+    this.groups = new GroupAdmin(ctx);
+  }
 
   /** Runs `call` against brokers in turn until one answers; retries retriable failures. */
   private request<T>(call: (c: BrokerClients, options: grpc.CallOptions, cb: grpc.requestCallback<T>) => unknown): Promise<T> {
@@ -174,6 +185,47 @@ export class Admin {
   async metadata(topics?: string[]): Promise<ClusterMetadata> {
     if (this.closed) throw closedError('admin');
     return this.ctx.metadata.cluster(topics, false);
+  }
+
+  // ── consumer groups (group-admin.ts) ──
+
+  /** Groups known to any broker, optionally only those in `states` (e.g. ['STABLE']). */
+  async listGroups(states?: string[]): Promise<GroupListingInfo[]> {
+    this.checkOpen();
+    return this.groups.listGroups(states);
+  }
+
+  /** State, assignor and members (with current and target assignment) of a group. */
+  async describeGroup(groupId: string): Promise<GroupDescriptionInfo> {
+    this.checkOpen();
+    return this.groups.describeGroup(groupId);
+  }
+
+  /** Per partition: committed offset, log end offset, lag and owning member. */
+  async groupLag(groupId: string): Promise<PartitionLag[]> {
+    this.checkOpen();
+    return this.groups.groupLag(groupId);
+  }
+
+  /** Moves an inactive group's committed offsets of every partition of `topic`; returns them. */
+  async resetGroupOffsets(groupId: string, topic: string, target: ResetTarget): Promise<OffsetToCommit[]> {
+    this.checkOpen();
+    return this.groups.resetGroupOffsets(groupId, topic, target);
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    this.checkOpen();
+    return this.groups.deleteGroups(groupIds);
+  }
+
+  /** Committed offsets of a group (offset -1 = none), all partitions or just `partitions`. */
+  async fetchCommitted(groupId: string, partitions?: TopicPartition[]): Promise<CommittedOffset[]> {
+    this.checkOpen();
+    return this.groups.fetchCommitted(groupId, partitions);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw closedError('admin');
   }
 
   async close(): Promise<void> {

@@ -2,16 +2,19 @@
  * Where a consumer's partitions come from. The consumer only reacts to `onAssigned` / `onRevoked`;
  * who decides is pluggable:
  *  - `ManualAssignment` (now): the application's `consumer.assign([...])`;
- *  - a group membership manager (later issue): joins a group, heartbeats, and calls the same two
- *    hooks on each rebalance; `onRevoked` is awaited so it can commit before partitions move on.
+ *  - `GroupMembership` (group-membership.ts): joins a group, heartbeats, and calls the same hooks
+ *    on each rebalance. `onRevoked` and `onAssigned` are awaited, so the consumer can wait for the
+ *    record in processing, run the application's listeners and commit before partitions move on;
+ *    `onLost` drops partitions that already belong to someone else (no commit: it would be fenced).
  * A source gives the starting offset of each partition it assigns, or none to let
- * autoOffsetReset (later: the committed offset) decide.
+ * autoOffsetReset decide.
  */
 import type { TopicPartition, TopicPartitionOffset } from './types.js';
 
 export interface AssignmentListener {
-  onAssigned(partitions: readonly TopicPartitionOffset[]): void;
+  onAssigned(partitions: readonly TopicPartitionOffset[]): void | Promise<void>;
   onRevoked(partitions: readonly TopicPartition[]): void | Promise<void>;
+  onLost?(partitions: readonly TopicPartition[]): void | Promise<void>;
 }
 
 export interface AssignmentSource {
@@ -46,6 +49,6 @@ export class ManualAssignment implements AssignmentSource {
     const assigned = [...next].filter(([k, tp]) => !this.current.has(k) || tp.offset !== undefined).map(([, tp]) => tp);
     this.current = new Map([...next].map(([k, tp]) => [k, { topic: tp.topic, partition: tp.partition }]));
     if (revoked.length > 0) void this.listener?.onRevoked(revoked);
-    if (assigned.length > 0) this.listener?.onAssigned(assigned);
+    if (assigned.length > 0) void this.listener?.onAssigned(assigned);
   }
 }

@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { AdminServiceClient } from '../generated/ferry/v1/AdminService.js';
 import type { FetchServiceClient } from '../generated/ferry/v1/FetchService.js';
+import type { GroupServiceClient } from '../generated/ferry/v1/GroupService.js';
 import type { MetadataServiceClient } from '../generated/ferry/v1/MetadataService.js';
 import type { ProduceServiceClient } from '../generated/ferry/v1/ProduceService.js';
 import { loadFerryProto } from '../protocol/grpc-definitions.js';
@@ -19,6 +20,8 @@ export interface BrokerClients {
   readonly fetch: FetchServiceClient;
   readonly metadata: MetadataServiceClient;
   readonly admin: AdminServiceClient;
+  /** Consumer groups and committed offsets (send to the group's coordinator). */
+  readonly group: GroupServiceClient;
 }
 
 export interface ConnectionPoolOptions {
@@ -29,6 +32,7 @@ export interface ConnectionPoolOptions {
 
 export const KEEPALIVE_TIME_MS = 30_000;
 export const KEEPALIVE_TIMEOUT_MS = 10_000;
+export const FLOW_CONTROL_WINDOW_BYTES = 64 * 1024 * 1024;
 
 export class ConnectionPool {
   private readonly clients = new Map<string, BrokerClients>();
@@ -48,6 +52,9 @@ export class ConnectionPool {
       'grpc.primary_user_agent': `ferry-js/${this.options.clientId}`,
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      // HTTP/2 receive window: the 64 KiB default makes a multi-MiB fetch response crawl through
+      // WINDOW_UPDATE round trips. Responses are bounded by fetchMaxBytes anyway.
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
       // A client of its own: closing one Ferry instance must not tear down another's connection.
       'grpc.use_local_subchannel_pool': 1,
     };
@@ -60,6 +67,7 @@ export class ConnectionPool {
       fetch: new v1.FetchService(address, creds, shared) as unknown as FetchServiceClient,
       metadata: new v1.MetadataService(address, creds, shared) as unknown as MetadataServiceClient,
       admin: new v1.AdminService(address, creds, shared) as unknown as AdminServiceClient,
+      group: new v1.GroupService(address, creds, shared) as unknown as GroupServiceClient,
     };
     this.clients.set(address, c);
     return c;

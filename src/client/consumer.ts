@@ -6,20 +6,43 @@
  * `maxBufferedBytes`; the iterator hands records out of that buffer synchronously, waiting only
  * when it is empty. `position()` is the next offset the application will get (Kafka's position).
  *
- * Assignment is pluggable (assignment.ts): `assign()` drives a ManualAssignment; a group manager
- * will implement the same AssignmentSource. Errors the application must see (OFFSET_OUT_OF_RANGE
+ * Assignment is pluggable (assignment.ts): `assign()` drives a ManualAssignment; `subscribe()`
+ * (needs `groupId`) a GroupMembership (group-membership.ts), which joins the group and hands
+ * partitions over as the coordinator decides.
+ *
+ * Processed offsets (what group commits store): a record is processed once `eachMessage` /
+ * `eachBatch` resolved for it, or — iterating — once the application asks for the next record or
+ * closes the consumer. A revocation stops fetching the partitions, waits for the record in
+ * processing, runs the 'revoked' listeners, commits (with enableAutoCommit) and only then gives
+ * the partitions back (partition-handover.ts).
+ *
+ * Errors the application must see (OFFSET_OUT_OF_RANGE
  * with autoOffsetReset 'none', corrupt data, non-retriable broker errors) reject the next
  * `next()` / end `run()` with the FerryError; the consumer keeps its state, so a `seek()` and a
  * new iteration continue.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { ManualAssignment, type AssignmentListener, type AssignmentSource } from './assignment.js';
+import { ConsumerGroup, validateSubscription } from './consumer-group.js';
 import type { ClientContext } from './context.js';
-import { closedError } from './errors.js';
+import { closedError, toFerryError } from './errors.js';
 import { Fetcher, PartitionState, tpKey, type CompletedFetch } from './fetcher.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
+import { validateOffsets } from './offset-committer.js';
 import { resolveConsumerOptions, type ResolvedConsumerOptions } from './options.js';
-import type { ConsumerOptions, ConsumerRecord, RunOptions, SeekTarget, TopicPartition, TopicPartitionOffset } from './types.js';
+import { PartitionHandover } from './partition-handover.js';
+import type { AssignedCallback, RebalanceEvent, RevokedCallback } from './rebalance.js';
+import type {
+  CommittedOffset,
+  ConsumerOptions,
+  ConsumerRecord,
+  OffsetToCommit,
+  RunOptions,
+  SeekTarget,
+  Subscription,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './types.js';
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true }) as IteratorReturnResult<undefined>;
 
@@ -34,9 +57,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private closed = false;
   private source: AssignmentSource | null = null;
   private manual: ManualAssignment | null = null;
+  private readonly group: ConsumerGroup | null;
+  private readonly handover: PartitionHandover;
+  /** The record the iterator handed out last: processed when the next one is asked for. */
+  private lastState: PartitionState | null = null;
+  private lastNext = -1;
   private readonly listener: AssignmentListener = {
     onAssigned: (parts) => this.onAssigned(parts),
     onRevoked: (parts) => this.onRevoked(parts),
+    onLost: (parts) => this.handover.lose(parts),
   };
 
   constructor(
@@ -45,6 +74,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     private readonly onClose: (c: Consumer) => void = () => {},
   ) {
     this.options = resolveConsumerOptions(options);
+    const groupId = this.options.groupId;
+    this.group = groupId !== null ? new ConsumerGroup(ctx, { ...this.options, groupId }) : null;
     this.fetcher = new Fetcher(ctx, this.options, {
       onFetched: (cf) => {
         this.queue.push(cf);
@@ -56,6 +87,17 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         this.wakeWaiters();
       },
     });
+    this.handover = new PartitionHandover(
+      {
+        states: this.fetcher.states,
+        options: this.options,
+        group: this.group,
+        logger: ctx.logger,
+        isClosed: () => this.closed,
+        tick: () => this.fetcher.tick(),
+      },
+      options.rebalanceListener,
+    );
   }
 
   /** Replaces the assignment with these partitions (manual assignment, no group). */
@@ -71,7 +113,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       }
     }
     if (this.source && this.source !== this.manual) {
-      throw new FerryError(ErrorCode.INVALID_REQUEST, 'assign() cannot be mixed with another assignment source');
+      throw new FerryError(ErrorCode.INVALID_REQUEST, 'assign() cannot be mixed with subscribe() or another assignment source');
     }
     if (!this.manual) {
       this.manual = new ManualAssignment();
@@ -79,6 +121,63 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.manual.start(this.listener);
     }
     this.manual.set(partitions);
+  }
+
+  /**
+   * Joins the consumer group (`groupId`) with this subscription; calling it again changes the
+   * subscription. Partitions arrive through the coordinator's assignments ('assigned' events).
+   */
+  subscribe(subscription: Subscription): void {
+    if (this.closed) throw closedError('consumer');
+    const sub = validateSubscription(subscription);
+    const g = this.requireGroup('subscribe()');
+    if (g.membership) {
+      g.membership.setSubscription(sub);
+      return;
+    }
+    if (this.source) throw new FerryError(ErrorCode.INVALID_REQUEST, 'subscribe() cannot be mixed with assign() or another assignment source');
+    const membership = g.createMembership(sub, (err) => {
+      this.error ??= err;
+      this.wakeWaiters();
+    });
+    this.source = membership;
+    if (this.options.enableAutoCommit) g.committer.startAuto(this.options.autoCommitIntervalMs, () => this.committable());
+    membership.start(this.listener);
+  }
+
+  /**
+   * Commits the processed offsets of every assigned partition, or exactly `offsets` (each the next
+   * offset to consume, with optional metadata). Needs `groupId`.
+   */
+  async commit(offsets?: readonly OffsetToCommit[]): Promise<void> {
+    const g = this.requireGroup('commit()');
+    if (offsets !== undefined) validateOffsets(offsets);
+    await g.committer.commit(offsets ?? this.committable());
+  }
+
+  /** The group's committed offsets of `partitions` (default: the assigned ones); -1 = none. */
+  async committed(partitions?: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    const g = this.requireGroup('committed()');
+    return g.committer.fetch(partitions ?? this.assignment());
+  }
+
+  /** Rebalance listeners, awaited in registration order (see RebalanceListener). */
+  on(event: 'assigned', listener: AssignedCallback): this;
+  on(event: 'revoked', listener: RevokedCallback): this;
+  on(event: RebalanceEvent, listener: AssignedCallback | RevokedCallback): this {
+    if (event !== 'assigned' && event !== 'revoked') throw new FerryError(ErrorCode.INVALID_REQUEST, `unknown consumer event ${String(event)}`);
+    this.handover.listeners.on(event, listener);
+    return this;
+  }
+
+  off(event: RebalanceEvent, listener: AssignedCallback | RevokedCallback): this {
+    this.handover.listeners.off(event, listener);
+    return this;
+  }
+
+  /** Member id and epoch in the group (empty / 0 before joining). */
+  groupMember(): { memberId: string; memberEpoch: number } | null {
+    return this.group?.membership?.identity() ?? null;
   }
 
   /** Plugs in an assignment source (e.g. a group manager); the consumer follows its decisions. */
@@ -117,6 +216,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   pause(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) {
       const s = this.stateOf(tp);
+      this.handover.unhold(s);
       if (s.paused) continue;
       s.paused = true;
       s.epoch++;
@@ -175,25 +275,36 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         cf.index = cf.records.length;
         this.release(cf);
         const last = records[records.length - 1]!;
+        if (s.processed < 0) s.processed = records[0]!.offset;
         s.position = last.offset + 1;
+        this.handover.handlerState = s;
         try {
           await eachBatch({ topic: s.topic, partition: s.partition, records, highWatermark: cf.highWatermark });
         } catch (err) {
           if (s.epoch === cf.epoch) this.rewind(s, records[0]!.offset);
           throw err;
+        } finally {
+          this.handover.handlerDone();
         }
+        // Unless the application sought meanwhile, the batch is processed (also when revoked meanwhile).
+        if (s.position === last.offset + 1) s.processed = s.position;
         continue;
       }
       while (cf.index < cf.records.length && s.epoch === cf.epoch && !this.stopped) {
         const r = cf.records[cf.index++]!;
+        if (s.processed < 0) s.processed = r.offset;
         s.position = r.offset + 1;
+        this.handover.handlerState = s;
         try {
           await eachMessage!(r);
         } catch (err) {
           if (s.epoch === cf.epoch) this.rewind(s, r.offset);
           this.release(cf);
           throw err;
+        } finally {
+          this.handover.handlerDone();
         }
+        if (s.position === r.offset + 1) s.processed = s.position;
       }
       this.release(cf);
     }
@@ -209,10 +320,20 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stop();
+    this.markDeliveredProcessed(); // an iterating application is done with the record it holds
     this.closed = true;
+    const g = this.group;
+    g?.committer.stopAuto();
     const source = this.source;
     this.source = null;
-    if (source) await source.stop();
+    if (g && !g.membership && this.options.enableAutoCommit && this.fetcher.states.size > 0) {
+      // Manual assignment with a group id: commit outside membership (accepted for empty groups).
+      await g.committer.commit(this.committable()).catch((err: unknown) =>
+        this.ctx.logger.warn({ groupId: g.committer.groupId, err: toFerryError(err).message }, 'commit on close failed'),
+      );
+    }
+    if (source) await source.stop(); // a group membership revokes (commits) everything, then leaves
+    await g?.committer.drain();
     for (const s of this.fetcher.states.values()) s.epoch++;
     this.fetcher.states.clear();
     this.queue.length = 0;
@@ -234,14 +355,21 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     return s;
   }
 
-  private onAssigned(parts: readonly TopicPartitionOffset[]): void {
+  private onAssigned(parts: readonly TopicPartitionOffset[]): void | Promise<void> {
     const policy = this.options.autoOffsetReset;
+    const grouped = this.group?.membership != null;
+    const fresh: PartitionState[] = [];
     for (const p of parts) {
       const k = tpKey(p.topic, p.partition);
       let s = this.fetcher.states.get(k);
       if (!s) {
         s = new PartitionState(p.topic, p.partition);
         this.fetcher.states.set(k, s);
+        if (grouped) {
+          // Not fetched before the 'assigned' listeners ran (they may seek or pause).
+          this.handover.hold(s);
+          fresh.push(s);
+        }
       }
       if (p.offset !== undefined) s.moveTo(p.offset);
       else if (policy !== 'none') s.reset = policy;
@@ -261,16 +389,29 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.fetcher.running = true;
       this.fetcher.tick();
     }
+    if (grouped) return this.handover.afterAssigned(parts, fresh);
   }
 
-  private onRevoked(parts: readonly TopicPartition[]): void {
-    for (const p of parts) {
-      const k = tpKey(p.topic, p.partition);
-      const s = this.fetcher.states.get(k);
-      if (!s) continue;
-      s.epoch++; // buffered and in-flight data of it is dropped
-      this.fetcher.states.delete(k);
-    }
+  private onRevoked(parts: readonly TopicPartition[]): void | Promise<void> {
+    if (this.group?.membership == null) return this.handover.drop(parts);
+    return this.handover.revoke(parts);
+  }
+
+  private markDeliveredProcessed(): void {
+    const s = this.lastState;
+    if (s === null) return;
+    this.lastState = null;
+    if (s.position === this.lastNext) s.processed = this.lastNext;
+  }
+
+  /** Commits stay possible while closing (a 'revoked' listener may commit); the link refuses after leaving. */
+  private requireGroup(what: string): ConsumerGroup {
+    if (!this.group) throw new FerryError(ErrorCode.INVALID_CONFIG, `${what} needs the consumer option groupId`);
+    return this.group;
+  }
+
+  private committable(): OffsetToCommit[] {
+    return this.handover.committable();
   }
 
   private rewind(s: PartitionState, offset: number): void {
@@ -299,10 +440,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   private takeRecord(): ConsumerRecord | null {
+    this.markDeliveredProcessed();
     const cf = this.takeFetch();
     if (cf === null) return null;
     const r = cf.records[cf.index++]!;
-    cf.state.position = r.offset + 1;
+    const s = cf.state;
+    if (s.processed < 0) s.processed = r.offset;
+    s.position = r.offset + 1;
+    this.lastState = s;
+    this.lastNext = s.position;
     if (cf.index === cf.records.length) this.release(cf);
     return r;
   }

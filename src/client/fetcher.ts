@@ -19,7 +19,7 @@ import type { FetchResponse__Output } from '../generated/ferry/v1/FetchResponse.
 import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
 import { fromResponseError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
-import { decodeFetchedRecords } from './fetch-decoder.js';
+import { decodeFetchedRecords, nextFetchOffset } from './fetch-decoder.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
 import type { ResolvedConsumerOptions } from './options.js';
 import { backoffMs } from './retry.js';
@@ -30,6 +30,11 @@ export class PartitionState {
   fetchOffset = -1;
   /** Next offset the application will see; -1 until known. */
   position = -1;
+  /**
+   * Next offset after the records the application has finished with (what a group commit may
+   * store); -1 = none delivered since the last move, so `position` is exact.
+   */
+  processed = -1;
   paused = false;
   /** Bumped whenever buffered/in-flight data for this partition must be discarded. */
   epoch = 0;
@@ -49,6 +54,7 @@ export class PartitionState {
   moveTo(offset: number): void {
     this.fetchOffset = offset;
     this.position = offset;
+    this.processed = -1;
     this.reset = null;
     this.epoch++;
   }
@@ -248,6 +254,7 @@ export class Fetcher {
     const results = new Map<string, FetchResponse__Output['topics'][number]['partitions'][number]>();
     for (const t of res.topics) for (const p of t.partitions) results.set(tpKey(t.topic, p.partition), p);
     const stale = new Set<string>();
+    const toDecode: { s: PartitionState; epoch: number; buf: Buffer; from: number; highWatermark: number }[] = [];
     for (let i = 0; i < states.length; i++) {
       const s = states[i]!;
       s.inFlight = false;
@@ -266,19 +273,30 @@ export class Fetcher {
         s.failures = 0;
         continue;
       }
+      // Advance from batch headers alone, so the next fetch can go out before the records are decoded.
+      s.fetchOffset = nextFetchOffset(buf, offsets[i]!);
+      this.bufferedBytes += buf.length;
+      toDecode.push({ s, epoch: s.epoch, buf, from: offsets[i]!, highWatermark: r.highWatermark });
+    }
+    // The broker reads and ships the next result while this one is decoded and processed.
+    if (toDecode.length > 0) this.pass();
+    for (const d of toDecode) {
+      const { s } = d;
       const records: ConsumerRecord[] = [];
       try {
-        s.fetchOffset = decodeFetchedRecords(s.topic, s.partition, buf, offsets[i]!, records).nextOffset;
+        decodeFetchedRecords(s.topic, s.partition, d.buf, d.from, records);
       } catch (e) {
+        // Corrupt data: drop everything buffered or in flight for this partition and fetch again
+        // from the application's position after a backoff (moveTo bumps the epoch).
+        this.bufferedBytes -= d.buf.length;
+        if (s.epoch === d.epoch) s.moveTo(s.position >= 0 ? s.position : d.from);
         this.backoff(s, now);
         this.sink.onError(toFerryError(e), s);
         continue;
       }
       s.failures = 0;
-      if (records.length > 0) {
-        this.bufferedBytes += buf.length;
-        this.sink.onFetched({ state: s, epoch: s.epoch, records, index: 0, highWatermark: r.highWatermark, bytes: buf.length });
-      }
+      if (records.length > 0) this.sink.onFetched({ state: s, epoch: d.epoch, records, index: 0, highWatermark: d.highWatermark, bytes: d.buf.length });
+      else this.bufferedBytes -= d.buf.length;
     }
     if (stale.size > 0) {
       this.ctx.metadata.markStale(stale);

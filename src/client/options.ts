@@ -4,7 +4,7 @@
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { DEFAULT_RETRY } from './retry.js';
-import type { AutoOffsetReset, ConsumerOptions, FerryOptions, PartitionerName, ProducerOptions, RetryOptions } from './types.js';
+import type { AssignorName, AutoOffsetReset, ConsumerOptions, FerryOptions, PartitionerName, ProducerOptions, RetryOptions } from './types.js';
 
 const MiB = 1024 * 1024;
 
@@ -124,6 +124,24 @@ export interface ResolvedConsumerOptions {
   maxBufferedBytes: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
+  groupId: string | null;
+  groupInstanceId: string | null;
+  /** 0 = the broker's default (then DEFAULT_SESSION_TIMEOUT_MS is assumed locally). */
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  enableAutoCommit: boolean;
+  autoCommitIntervalMs: number;
+  assignor: AssignorName;
+}
+
+/** Kafka's session.timeout.ms default; what the consumer assumes when the broker's is not known. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
+
+function optionalString(name: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || value === '') throw invalid(name, value, 'a non-empty string');
+  return value;
 }
 
 export function resolveConsumerOptions(o: ConsumerOptions): ResolvedConsumerOptions {
@@ -139,5 +157,19 @@ export function resolveConsumerOptions(o: ConsumerOptions): ResolvedConsumerOpti
     maxBufferedBytes: int('maxBufferedBytes', o.maxBufferedBytes, 64 * MiB, 1),
     retryBackoffMs,
     retryBackoffMaxMs: int('retryBackoffMaxMs', o.retryBackoffMaxMs, Math.max(1000, retryBackoffMs), retryBackoffMs),
+    groupId: optionalString('groupId', o.groupId),
+    groupInstanceId: optionalString('groupInstanceId', o.groupInstanceId),
+    sessionTimeoutMs: int('sessionTimeoutMs', o.sessionTimeoutMs, 0, 1, 2 ** 31 - 1),
+    rebalanceTimeoutMs: int('rebalanceTimeoutMs', o.rebalanceTimeoutMs, 300_000, 1, 2 ** 31 - 1),
+    heartbeatIntervalMs: int('heartbeatIntervalMs', o.heartbeatIntervalMs, 3000, 1, 2 ** 31 - 1),
+    enableAutoCommit: bool('enableAutoCommit', o.enableAutoCommit, true),
+    autoCommitIntervalMs: int('autoCommitIntervalMs', o.autoCommitIntervalMs, 5000, 1, 2 ** 31 - 1),
+    assignor: oneOf<AssignorName>('assignor', o.assignor, 'sticky', ['sticky', 'range', 'roundrobin']),
   };
+}
+
+function bool(name: string, value: boolean | undefined, def: boolean): boolean {
+  if (value === undefined) return def;
+  if (typeof value !== 'boolean') throw invalid(name, value, 'true or false');
+  return value;
 }

@@ -110,7 +110,102 @@ export interface ConsumerOptions {
   /** Backoff after a failed fetch, ms. Default 100, doubling up to retryBackoffMaxMs. */
   retryBackoffMs?: number;
   retryBackoffMaxMs?: number;
+
+  // ── Consumer groups (used by subscribe(); see group-membership.ts) ──
+  /** The group to join (group.id). Needed by subscribe() and commit(). */
+  groupId?: string;
+  /** Static membership (group.instance.id): a restart within the session timeout keeps the assignment. */
+  groupInstanceId?: string;
+  /** Without a heartbeat for this long the coordinator removes the member, ms. Default: the broker's (45000 assumed locally). */
+  sessionTimeoutMs?: number;
+  /** Longest a revocation (listener + commit) may take before the coordinator fences the member, ms. Default 300000. */
+  rebalanceTimeoutMs?: number;
+  /** Heartbeat interval until the coordinator names one, ms. Default 3000. */
+  heartbeatIntervalMs?: number;
+  /** Commit processed offsets every autoCommitIntervalMs, on revoke and on close (enable.auto.commit). Default true. */
+  enableAutoCommit?: boolean;
+  /** auto.commit.interval.ms. Default 5000. */
+  autoCommitIntervalMs?: number;
+  /** Server-side assignor. Default 'sticky'. */
+  assignor?: AssignorName;
+  /** Called on every rebalance, awaited; the same as consumer.on('assigned' | 'revoked'). */
+  rebalanceListener?: RebalanceListener;
 }
+
+export type AssignorName = 'sticky' | 'range' | 'roundrobin';
+
+/** What subscribe() takes: topic names, or a regex matched by the coordinator against topic names. */
+export type Subscription = { topics: string[] } | { pattern: RegExp | string };
+
+export interface RevokeInfo {
+  /** True when the partitions were lost (fenced, session expired): nothing was committed for them. */
+  lost: boolean;
+}
+
+/**
+ * Rebalance callbacks. Both are awaited: the consumer does not fetch newly assigned partitions
+ * before onAssigned resolves, and commits revoked ones (with auto-commit) only after onRevoked
+ * resolves, before handing them back to the coordinator.
+ */
+export interface RebalanceListener {
+  onAssigned?(partitions: TopicPartition[]): void | Promise<void>;
+  onRevoked?(partitions: TopicPartition[], info: RevokeInfo): void | Promise<void>;
+}
+
+/** An offset to commit: the next offset to consume, with optional metadata. */
+export interface OffsetToCommit extends TopicPartition {
+  offset: number;
+  metadata?: string;
+}
+
+/** A committed offset as stored by the coordinator; offset -1 = nothing committed. */
+export interface CommittedOffset extends TopicPartition {
+  offset: number;
+  metadata: string;
+}
+
+export interface GroupListingInfo {
+  groupId: string;
+  /** EMPTY, ASSIGNING, RECONCILING, STABLE, DEAD. */
+  state: string;
+  members: number;
+}
+
+export interface GroupMemberInfo {
+  memberId: string;
+  instanceId: string;
+  clientId: string;
+  clientHost: string;
+  memberEpoch: number;
+  subscribedTopics: string[];
+  subscribedPattern: string;
+  /** What it owns now. */
+  assignment: TopicPartition[];
+  /** What it will own once revocations finish. */
+  targetAssignment: TopicPartition[];
+}
+
+export interface GroupDescriptionInfo {
+  groupId: string;
+  state: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignor: string;
+  members: GroupMemberInfo[];
+}
+
+export interface PartitionLag extends TopicPartition {
+  /** -1 = nothing committed. */
+  committed: number;
+  /** Latest offset (ListOffsets latest: the high watermark). */
+  logEnd: number;
+  /** logEnd - committed; null when nothing is committed. */
+  lag: number | null;
+  /** Member owning it now, or '' when none. */
+  memberId: string;
+}
+
+export type ResetTarget = 'earliest' | 'latest' | { timestamp: number } | { offset: number };
 
 export interface TopicPartition {
   topic: string;
