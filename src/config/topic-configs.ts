@@ -4,12 +4,13 @@
  * storage layer's LogConfig.
  */
 import type { ConfigDef, ConfigValue } from './config-def.js';
+import { ErrorCode, FerryError } from '../protocol/errors.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MIB = 1024 * 1024;
 
 export const TOPIC_CONFIGS: readonly ConfigDef[] = [
-  { name: 'cleanup.policy', type: 'enum', values: ['delete', 'compact'], default: 'delete', doc: 'delete old segments by retention, or keep the newest record per key', aliases: ['log.cleanup.policy'] },
+  { name: 'cleanup.policy', type: 'enum', values: ['delete', 'compact', 'compact,delete', 'delete,compact'], default: 'delete', doc: 'delete old segments by retention, keep the newest record per key (compact), or both', aliases: ['log.cleanup.policy'] },
   { name: 'retention.ms', type: 'long', default: 7 * DAY_MS, min: -1, doc: 'delete segments whose newest record is older than this; -1 = keep forever', aliases: ['log.retention.ms'] },
   { name: 'retention.bytes', type: 'long', default: -1, min: -1, doc: 'per partition: delete oldest segments while the log is larger; -1 = no limit', aliases: ['log.retention.bytes'] },
   { name: 'segment.bytes', type: 'int', default: 1024 * MIB, min: 14, doc: 'roll to a new segment file at this size', aliases: ['log.segment.bytes'] },
@@ -21,6 +22,10 @@ export const TOPIC_CONFIGS: readonly ConfigDef[] = [
   { name: 'flush.interval.ms', type: 'long', default: 1000, min: 1, doc: 'fsync period for flush.mode=interval', aliases: ['log.flush.interval.ms'] },
   { name: 'message.timestamp.type', type: 'enum', values: ['CreateTime', 'LogAppendTime'], default: 'CreateTime', doc: "record timestamps: the producer's, or the broker's append time", aliases: ['log.message.timestamp.type'] },
   { name: 'file.delete.delay.ms', type: 'long', default: 60_000, min: 0, doc: 'how long a deleted segment file lingers (renamed .deleted) before unlink', aliases: ['log.segment.delete.delay.ms'] },
+  // A ratio: config-def has no floating-point type yet, so it is a string parsed (and range-checked) by toLogConfig.
+  { name: 'min.cleanable.dirty.ratio', type: 'string', default: '0.5', doc: 'compacted topics: clean once the uncleaned share of the cleanable log reaches this (0..1)', aliases: ['log.cleaner.min.cleanable.ratio'] },
+  { name: 'min.compaction.lag.ms', type: 'long', default: 0, min: 0, doc: 'compacted topics: a record stays uncompacted for at least this long', aliases: ['log.cleaner.min.compaction.lag.ms'] },
+  { name: 'delete.retention.ms', type: 'long', default: 24 * 60 * 60 * 1000, min: 0, doc: 'compacted topics: how long tombstones (null values) are kept once their segment is this old', aliases: ['log.cleaner.delete.retention.ms'] },
   { name: 'min.insync.replicas', type: 'int', default: 1, min: 1, doc: 'acks=all needs at least this many in-sync replicas (replicated clusters)' },
   { name: 'unclean.leader.election.enable', type: 'boolean', default: false, doc: 'allow an out-of-sync replica to become leader (may lose data)' },
 ];
@@ -38,8 +43,18 @@ export interface LogConfigValues {
   flushMode: 'always' | 'interval' | 'os';
   flushIntervalMs: number;
   messageTimestampType: 'CreateTime' | 'LogAppendTime';
-  cleanupPolicy: 'delete' | 'compact';
+  cleanupPolicy: 'delete' | 'compact' | 'compact,delete';
   fileDeleteDelayMs: number;
+  minCleanableDirtyRatio: number;
+  minCompactionLagMs: number;
+  deleteRetentionMs: number;
+}
+
+/** min.cleanable.dirty.ratio as a number in [0, 1]; FerryError(INVALID_CONFIG) otherwise. */
+export function parseDirtyRatio(raw: ConfigValue): number {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+  if (!(n >= 0 && n <= 1)) throw new FerryError(ErrorCode.INVALID_CONFIG, `invalid value ${JSON.stringify(raw)} for min.cleanable.dirty.ratio: expected a number in [0, 1]`);
+  return n;
 }
 
 /** Effective topic values (every TOPIC_CONFIGS name present) → the storage layer's LogConfig. */
@@ -60,7 +75,10 @@ export function toLogConfig(values: ReadonlyMap<string, ConfigValue>): LogConfig
     flushMode: get('flush.mode') as LogConfigValues['flushMode'],
     flushIntervalMs: get('flush.interval.ms') as number,
     messageTimestampType: get('message.timestamp.type') as LogConfigValues['messageTimestampType'],
-    cleanupPolicy: get('cleanup.policy') as LogConfigValues['cleanupPolicy'],
+    cleanupPolicy: get('cleanup.policy') === 'delete,compact' ? 'compact,delete' : (get('cleanup.policy') as LogConfigValues['cleanupPolicy']),
     fileDeleteDelayMs: get('file.delete.delay.ms') as number,
+    minCleanableDirtyRatio: parseDirtyRatio(get('min.cleanable.dirty.ratio')),
+    minCompactionLagMs: get('min.compaction.lag.ms') as number,
+    deleteRetentionMs: get('delete.retention.ms') as number,
   };
 }

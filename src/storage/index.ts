@@ -1,9 +1,13 @@
 /** Ferry's storage engine: segments, indexes, partition logs, recovery, retention, flush. */
-export { DEFAULT_LOG_CONFIG, SEGMENT_BYTES_MAX, validateLogConfig } from './log-config.js';
+export { DEFAULT_LOG_CONFIG, SEGMENT_BYTES_MAX, validateLogConfig, isCompacted, isRetentionDeleted, CLEANUP_POLICIES } from './log-config.js';
 export type { LogConfig, FlushMode, CleanupPolicy, TimestampTypeName } from './log-config.js';
 export { PartitionLog, CHECKPOINT_HIGH_WATERMARK, CHECKPOINT_LEADER_EPOCH, CHECKPOINT_LOG_START_OFFSET, CHECKPOINT_RECOVERY_POINT } from './partition-log.js';
 export type { AppendResult, ReadResult, ReadOptions, PartitionLogOptions } from './partition-log.js';
-export { LogManager, DEFAULT_FLUSH_SCHEDULER_INTERVAL_MS } from './log-manager.js';
+export { LogManager, DEFAULT_FLUSH_SCHEDULER_INTERVAL_MS, DEFAULT_CLEANER_BACKOFF_MS } from './log-manager.js';
+export { LogCleaner, CHECKPOINT_CLEANER_OFFSET } from './log-cleaner.js';
+export type { CleanResult, CleanOptions, LogCleanerOptions } from './log-cleaner.js';
+export { assertKeysPresent } from './batch-records.js';
+export { DEFAULT_DEDUPE_BUFFER_BYTES } from './offset-map.js';
 export type { LogManagerOptions } from './log-manager.js';
 export { Segment } from './segment.js';
 export type { BatchLocation, SegmentOptions, SegmentRecovery } from './segment.js';

@@ -17,7 +17,9 @@ export const SEGMENT_INDEX_BYTES_MIN = 4096;
 
 export type FlushMode = 'always' | 'interval' | 'os';
 export type TimestampTypeName = 'CreateTime' | 'LogAppendTime';
-export type CleanupPolicy = 'delete' | 'compact';
+/** 'compact,delete' = both: the cleaner keeps the newest record per key and retention still deletes old segments. */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+export const CLEANUP_POLICIES: readonly CleanupPolicy[] = ['delete', 'compact', 'compact,delete'];
 
 export interface LogConfig {
   /** segment.bytes: roll to a new segment before the active one would exceed this. */
@@ -40,8 +42,14 @@ export interface LogConfig {
   flushIntervalMs: number;
   /** message.timestamp.type */
   messageTimestampType: TimestampTypeName;
-  /** cleanup.policy: retention deletes segments only for 'delete'. */
+  /** cleanup.policy: retention deletes segments for 'delete' and 'compact,delete'; the cleaner compacts 'compact' and 'compact,delete'. */
   cleanupPolicy: CleanupPolicy;
+  /** min.cleanable.dirty.ratio: clean once (bytes after the cleaner checkpoint) / (cleanable bytes) reaches this, in [0, 1]. */
+  minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: a segment whose newest record is younger than this is not cleaned. */
+  minCompactionLagMs: number;
+  /** delete.retention.ms: tombstones in a segment whose newest record is older than this are removed by cleaning. */
+  deleteRetentionMs: number;
   /** file.delete.delay.ms: how long a deleted segment lingers as `.deleted` before unlink. */
   fileDeleteDelayMs: number;
 }
@@ -59,7 +67,20 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   messageTimestampType: 'CreateTime',
   cleanupPolicy: 'delete',
   fileDeleteDelayMs: 60_000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  deleteRetentionMs: DAY_MS,
 });
+
+/** True when the log cleaner compacts this log. */
+export function isCompacted(c: Pick<LogConfig, 'cleanupPolicy'>): boolean {
+  return c.cleanupPolicy === 'compact' || c.cleanupPolicy === 'compact,delete';
+}
+
+/** True when time/size retention deletes old segments of this log. */
+export function isRetentionDeleted(c: Pick<LogConfig, 'cleanupPolicy'>): boolean {
+  return c.cleanupPolicy === 'delete' || c.cleanupPolicy === 'compact,delete';
+}
 
 /** Throws FerryError(INVALID_CONFIG) naming the first bad setting. */
 export function validateLogConfig(c: LogConfig): void {
@@ -79,7 +100,11 @@ export function validateLogConfig(c: LogConfig): void {
   int('maxMessageBytes', 0, SEGMENT_BYTES_MAX);
   int('flushIntervalMs', 1);
   int('fileDeleteDelayMs', 0);
+  int('minCompactionLagMs', 0);
+  int('deleteRetentionMs', 0);
+  const ratio = c.minCleanableDirtyRatio;
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) fail('minCleanableDirtyRatio', `${String(ratio)} is not a number in [0, 1]`);
   if (!['always', 'interval', 'os'].includes(c.flushMode)) fail('flushMode', `unknown mode ${String(c.flushMode)}`);
   if (!['CreateTime', 'LogAppendTime'].includes(c.messageTimestampType)) fail('messageTimestampType', `unknown type ${String(c.messageTimestampType)}`);
-  if (!['delete', 'compact'].includes(c.cleanupPolicy)) fail('cleanupPolicy', `unknown policy ${String(c.cleanupPolicy)}`);
+  if (!CLEANUP_POLICIES.includes(c.cleanupPolicy)) fail('cleanupPolicy', `unknown policy ${String(c.cleanupPolicy)}`);
 }

@@ -1,14 +1,15 @@
 /**
  * Opening a partition directory: finds the segments, reads the checkpoints, and recovers.
  *
- * Recovery: every segment from the one containing the recovery point on (so always the last one)
- * is rescanned with Segment.recover() (bounds, magic, CRC, offset order). At the first bad batch the
- * segment is truncated there and every later segment is deleted: a crash never leaves a half batch,
+ * Recovery: every segment from the one containing the recovery point on (except healthy ones that
+ * end at or below it, as after a clean shutdown) is rescanned with Segment.recover() (bounds, magic,
+ * CRC, offset order). At the first bad batch the segment is truncated there and every later segment is deleted: a crash never leaves a half batch,
  * or anything after one, visible. Segments below the recovery point are trusted (they were fsynced
  * before the point advanced) unless their index files are missing or inconsistent, in which case
  * they are rescanned too (which rebuilds the indexes). Each truncation is logged at warn level with
  * {topic, partition, segment, truncatedBytes, lostOffsets}.
  *
+ * First, a log-cleaner swap interrupted by a crash is completed or discarded (segment-swap.ts).
  * Leftovers from a crash are removed: `*.deleted` segment files, checkpoint temp files, and index
  * files without a `.log`. Unreadable checkpoints are logged and ignored (safe defaults: recovery
  * point 0 = rescan everything; log start = first segment's base).
@@ -19,6 +20,7 @@ import type { Logger } from 'pino';
 import { CHECKPOINT_TMP_SUFFIX, CheckpointCorruptError, type CheckpointFile } from './checkpoint-file.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { Segment, type SegmentOptions } from './segment.js';
+import { recoverInterruptedSwaps } from './segment-swap.js';
 import { DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, parseSegmentLogName, unlinkIfExists } from './segment-files.js';
 
 export interface LoadParams {
@@ -74,6 +76,7 @@ async function listSegments(dir: string): Promise<number[]> {
 export async function loadPartition(p: LoadParams): Promise<LoadedPartition> {
   const { dir, logger } = p;
   await fsp.mkdir(dir, { recursive: true });
+  await recoverInterruptedSwaps(dir, { topic: p.topic, partition: p.partition, logger, maxBatchBytes: p.segmentOptions(0).maxBatchBytes });
   const bases = await listSegments(dir);
   const recoveryPoint = (await readCheckpoint(p.checkpoints.recoveryPoint, logger)) ?? 0;
   const logStartCheckpoint = await readCheckpoint(p.checkpoints.logStartOffset, logger);
@@ -89,7 +92,11 @@ export async function loadPartition(p: LoadParams): Promise<LoadedPartition> {
     const prev = segments[segments.length - 1];
     const overlaps = prev !== undefined && segment.baseOffset < prev.nextOffset;
     let cut = overlaps;
-    if (!overlaps && (k >= firstUnflushed || k === bases.length - 1 || !healthy)) {
+    // A healthy segment wholly below the recovery point was fsynced (a clean shutdown sets the
+    // recovery point to the log end), so even the last segment needs no rescan then: restarting a
+    // cleanly stopped broker costs no full read of its active segments.
+    const fsynced = healthy && segment.nextOffset <= recoveryPoint;
+    if (!overlaps && (!healthy || (k >= firstUnflushed && !fsynced))) {
       if (!healthy && k < firstUnflushed) logger.warn({ topic: p.topic, partition: p.partition, segment: segment.logPath }, 'index files missing or inconsistent; rescanning segment');
       const r = await segment.recover();
       await segment.flush();

@@ -9,11 +9,18 @@
  * scheduler every `flushSchedulerIntervalMs` that fsyncs flush.mode=interval logs that are due (one
  * timer for the broker rather than one per partition). `shutdown()` closes every log: flush, seal,
  * checkpoints (recovery point = LEO, so the next start skips rescans).
+ *
+ * The log cleaner (log-cleaner.ts) runs every `cleanerBackoffMs` (log.cleaner.backoff.ms) over the
+ * logs whose cleanup.policy includes compact, one partition at a time, each cleaned only when its
+ * dirty ratio reaches min.cleanable.dirty.ratio. `cleanNow` cleans one partition regardless of the
+ * ratio (tests, internal topics).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { LogConfig } from './log-config.js';
+import { ErrorCode, FerryError } from '../protocol/errors.js';
+import { isCompacted, type LogConfig } from './log-config.js';
+import { LogCleaner, type CleanResult } from './log-cleaner.js';
 import { PartitionLog } from './partition-log.js';
 import { DELETED_DIR_SUFFIX, parsePartitionDirName, partitionDirName } from './segment-files.js';
 import { StorageResources, type StorageResourceLimits } from './storage-resources.js';
@@ -21,12 +28,18 @@ import { StorageResources, type StorageResourceLimits } from './storage-resource
 export const DEFAULT_FLUSH_SCHEDULER_INTERVAL_MS = 100;
 /** Partitions opened at once by loadAll (bounds open fds and memory during recovery). */
 export const LOAD_CONCURRENCY_MAX = 8;
+/** log.cleaner.backoff.ms default: pause between cleaner passes over the compacted logs. */
+export const DEFAULT_CLEANER_BACKOFF_MS = 15_000;
 
 export interface LogManagerOptions extends StorageResourceLimits {
   dataDir: string;
   logger: Logger;
   retentionCheckIntervalMs: number;
   flushSchedulerIntervalMs?: number;
+  /** log.cleaner.backoff.ms: period of the cleaner pass (default DEFAULT_CLEANER_BACKOFF_MS). */
+  cleanerBackoffMs?: number;
+  /** log.cleaner.dedupe.buffer.size: bound on the cleaner's key map, bytes (default 128 MiB). */
+  cleanerDedupeBufferBytes?: number;
 }
 
 export class LogManager {
@@ -37,11 +50,15 @@ export class LogManager {
   private retentionTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private retentionRunning = false;
+  private readonly cleaner: LogCleaner;
+  private cleanerTimer: NodeJS.Timeout | null = null;
+  private cleanerRunning = false;
 
   constructor(opts: LogManagerOptions) {
     this.opts = opts;
     this.logger = opts.logger;
     this.resources = new StorageResources(opts);
+    this.cleaner = new LogCleaner({ logger: opts.logger, ...(opts.cleanerDedupeBufferBytes !== undefined ? { dedupeBufferBytes: opts.cleanerDedupeBufferBytes } : {}) });
   }
 
   get dataDir(): string {
@@ -112,6 +129,41 @@ export class LogManager {
       }, this.opts.flushSchedulerIntervalMs ?? DEFAULT_FLUSH_SCHEDULER_INTERVAL_MS);
       this.flushTimer.unref();
     }
+    if (!this.cleanerTimer) {
+      this.cleanerTimer = setInterval(() => void this.runCleaner(), this.opts.cleanerBackoffMs ?? DEFAULT_CLEANER_BACKOFF_MS);
+      this.cleanerTimer.unref();
+    }
+  }
+
+  /** One cleaner pass over every compacted log (each cleaned if dirty enough); returns the results of cleans that ran. */
+  async runCleaner(nowMs?: number): Promise<CleanResult[]> {
+    if (this.cleanerRunning) return []; // a slow pass must not pile up behind itself
+    this.cleanerRunning = true;
+    const done: CleanResult[] = [];
+    try {
+      for (const log of this.all()) {
+        if (!isCompacted(log.currentConfig)) continue;
+        try {
+          const r = await this.cleaner.clean(log, nowMs === undefined ? {} : { nowMs });
+          if (r.cleaned) done.push(r);
+        } catch (err) {
+          this.logger.error({ topic: log.topic, partition: log.partition, err }, 'log cleaner failed');
+        }
+      }
+    } finally {
+      this.cleanerRunning = false;
+    }
+    return done;
+  }
+
+  /**
+   * Cleans one partition now, whatever its dirty ratio (still never the active segment, nor data
+   * within min.compaction.lag.ms). FerryError(UNKNOWN_TOPIC_OR_PARTITION) when it is not open here.
+   */
+  cleanNow(topic: string, partition: number, opts: { nowMs?: number } = {}): Promise<CleanResult> {
+    const log = this.get(topic, partition);
+    if (!log) return Promise.reject(new FerryError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no log for ${topic}-${partition}`));
+    return this.cleaner.clean(log, { ...opts, force: true });
   }
 
   /** One retention pass over every log; returns the segments deleted. */
@@ -136,8 +188,11 @@ export class LogManager {
   async shutdown(): Promise<void> {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.cleanerTimer) clearInterval(this.cleanerTimer);
     this.retentionTimer = null;
     this.flushTimer = null;
+    this.cleanerTimer = null;
+    await this.cleaner.shutdown();
     const logs = this.all();
     this.logs.clear();
     const results = await Promise.allSettled(logs.map((log) => log.close()));

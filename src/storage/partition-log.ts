@@ -6,7 +6,7 @@
  * highWatermark = flushedOffset with flush.mode=always (what a consumer saw cannot vanish in a
  * crash), else LEO; 'highWatermark' is emitted whenever it grows.
  *
- * Concurrency: every mutation (append, roll, truncation, retention, config-driven flush, close)
+ * Concurrency: every mutation (append, roll, truncation, retention, cleaner swap, config-driven flush, close)
  * runs on one SerialExecutor, so no two interleave at their awaits. Reads run concurrently against a
  * copy-on-write segment array and size snapshots; a read that overlapped a truncation is retried.
  * Durability waits happen *outside* the queue, so appends keep flowing while an fsync runs and the
@@ -34,6 +34,7 @@ import { segmentsToDelete } from './retention.js';
 import { Segment, type SegmentOptions } from './segment.js';
 import { DELETED_DIR_SUFFIX } from './segment-files.js';
 import { SerialExecutor } from './serial-executor.js';
+import { installSwapped, promoteCleanedToSwap } from './segment-swap.js';
 import { StorageResources } from './storage-resources.js';
 import { checkFollowerBatches } from './follower-batches.js';
 
@@ -155,6 +156,12 @@ export class PartitionLog extends EventEmitter {
       epochCachePath: join(opts.dir, CHECKPOINT_LEADER_EPOCH),
     });
     const log = new PartitionLog(opts, resources, loaded, checkpoints);
+    if (loaded.rescannedSegments > 0) {
+      opts.logger.info(
+        { topic: opts.topic, partition: opts.partition, rescannedSegments: loaded.rescannedSegments, logEndOffset: log.logEndOffset },
+        'recovery rescanned segments past the recovery point (the broker did not shut down cleanly)',
+      );
+    }
     await log.writeCheckpoints();
     log.scheduleFlushTimer();
     return log;
@@ -323,13 +330,50 @@ export class PartitionLog extends EventEmitter {
       }
       for (const seg of doomed) {
         await seg.renameToDeleted();
-        // Readers may still hold the fd; the file goes after file.delete.delay.ms.
-        const timer = setTimeout(() => this.unlinkDeleted(seg), this.config.fileDeleteDelayMs);
-        timer.unref();
-        this.pendingDeletes.set(seg, timer);
+        this.scheduleUnlink(seg);
       }
       this.logger.info({ topic: this.topic, partition: this.partition, segments: n, logStartOffset: this.lso }, 'retention deleted segments');
       return n;
+    });
+  }
+
+  /** A consistent snapshot for the log cleaner (cleaner-plan.ts): segments (the last is active) and offsets. */
+  cleanerSnapshot(): { segments: readonly Segment[]; logStartOffset: number; logEndOffset: number; highWatermark: number; config: Readonly<LogConfig> } {
+    return { segments: this.segments, logStartOffset: this.lso, logEndOffset: this.leo, highWatermark: this.hw, config: this.config };
+  }
+
+  /**
+   * The log cleaner's swap (segment-swap.ts steps 2-4): `old`, consecutive inactive segments, are
+   * replaced by the segments whose `.cleaned` files the cleaner wrote at `newBases`. Runs on the
+   * queue. Returns false and changes nothing when the log moved on meanwhile (closed, offline, or
+   * `old` no longer in place after retention or truncation); the caller then discards its files.
+   * Readers of the old segments finish on the renamed files. An I/O error takes the log offline;
+   * recovery at the next open completes or discards the swap.
+   */
+  replaceSegments(old: readonly Segment[], newBases: readonly number[]): Promise<boolean> {
+    return this.queue.run(async () => {
+      if (this.closedWith || this.offline || old.length === 0) return false;
+      const at = this.segments.indexOf(old[0]!);
+      if (at < 0 || at + old.length >= this.segments.length || old.some((seg, k) => this.segments[at + k] !== seg)) return false;
+      assert(newBases[0] === old[0]!.baseOffset, 'cleaned segments start at the first replaced base offset');
+      const fresh: Segment[] = [];
+      try {
+        await promoteCleanedToSwap(this.dir, newBases);
+        for (const seg of old) await seg.renameToDeleted();
+        await installSwapped(this.dir, newBases);
+        for (const base of newBases) {
+          const { segment, healthy } = await Segment.load(this.segmentOptions(base));
+          if (!healthy) await segment.recover(); // not expected: the cleaner wrote matching indexes
+          fresh.push(segment);
+        }
+      } catch (err) {
+        this.goOffline(err);
+        throw err;
+      }
+      this.segments = [...this.segments.slice(0, at), ...fresh, ...this.segments.slice(at + old.length)];
+      this.totalBytes = this.segments.reduce((n, seg) => n + seg.size, 0);
+      for (const seg of old) this.scheduleUnlink(seg);
+      return true;
     });
   }
 
@@ -499,6 +543,13 @@ export class PartitionLog extends EventEmitter {
   private stopFlushTimer(): void {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
+  }
+
+  /** Readers may still hold a renamed segment's fd; its files go after file.delete.delay.ms. */
+  private scheduleUnlink(seg: Segment): void {
+    const timer = setTimeout(() => this.unlinkDeleted(seg), this.config.fileDeleteDelayMs);
+    timer.unref();
+    this.pendingDeletes.set(seg, timer);
   }
 
   private unlinkDeleted(seg: Segment): void {

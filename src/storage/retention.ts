@@ -4,9 +4,9 @@
  *  - wholly below the log start offset (after deleteRecords), or
  *  - older than retention.ms by its largest timestamp (file mtime when it has none), or
  *  - needed to bring the partition under retention.bytes.
- * cleanup.policy=compact keeps everything (compaction is a separate cleaner).
+ * cleanup.policy=compact keeps everything (compaction is log-cleaner.ts); 'compact,delete' gets both.
  */
-import type { LogConfig } from './log-config.js';
+import { isRetentionDeleted, type LogConfig } from './log-config.js';
 import type { Segment } from './segment.js';
 
 export interface RetentionInput {
@@ -20,7 +20,7 @@ export interface RetentionInput {
 
 /** How many leading segments to delete. */
 export function segmentsToDelete(r: RetentionInput): number {
-  if (r.config.cleanupPolicy === 'compact') return 0;
+  if (!isRetentionDeleted(r.config)) return 0;
   const { segments } = r;
   const candidates = segments.length - 1; // never the active segment
   // A segment's upper bound is the next one's base offset.

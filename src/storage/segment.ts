@@ -22,7 +22,7 @@ import { batchBaseOffset, batchCrcMatches, batchLastOffset, batchMaxTimestamp, b
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
-import { scanBatches, type ScanStopReason } from './batch-scanner.js';
+import { scanBatches, type ScanResult, type ScanStopReason } from './batch-scanner.js';
 import { SharedFd, fsyncFd, openFd, readFully } from './shared-fd.js';
 import { newSegmentKey, type LoadedIndexes, type StorageResources } from './storage-resources.js';
 import { DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, offsetFileName, renameIfExists, unlinkIfExists, writeFileSynced } from './segment-files.js';
@@ -58,8 +58,8 @@ export interface SegmentRecovery {
   reason: ScanStopReason | 'crc' | 'offset';
 }
 
-/** Running state of indexing a segment's batches in order (append, recovery, rebuilds). */
-interface IndexingState {
+/** Running state of indexing a segment's batches in order (append, recovery, rebuilds, the cleaner's writer). */
+export interface IndexingState {
   /** One past the last offset seen. */
   next: number;
   /** Largest batch maxTimestamp seen, -1 when none. */
@@ -69,7 +69,7 @@ interface IndexingState {
   bytesSinceEntry: number;
 }
 
-function freshState(baseOffset: number): IndexingState {
+export function freshState(baseOffset: number): IndexingState {
   return { next: baseOffset, maxTs: -1, offsetOfMaxTs: baseOffset, bytesSinceEntry: 0 };
 }
 
@@ -78,7 +78,7 @@ function storageError(what: string, err: unknown): FerryError {
 }
 
 /** Per-batch bookkeeping shared by append, recovery and rebuilds: one index entry per interval. */
-function applyBatch(st: IndexingState, ix: LoadedIndexes, intervalBytes: number, position: number, size: number, base: number, last: number, maxTimestamp: number): void {
+export function applyBatch(st: IndexingState, ix: LoadedIndexes, intervalBytes: number, position: number, size: number, base: number, last: number, maxTimestamp: number): void {
   if (maxTimestamp > st.maxTs) {
     st.maxTs = maxTimestamp;
     st.offsetOfMaxTs = base;
@@ -107,6 +107,14 @@ export class Segment {
   rollBaseMs = 0;
   lastModifiedMs = 0;
   private active: { fd: SharedFd; indexes: LoadedIndexes; recent: RecentBatches } | null = null;
+  /**
+   * '' while the files carry their own names, DELETED_FILE_SUFFIX once renamed for deletion. A read
+   * that started before a deletion or a cleaner swap must keep reading these bytes, not whatever
+   * file now has the original name (the cleaner installs a new segment under the same base offset).
+   */
+  private fileSuffix = '';
+  /** Set when deletion starts: index loads no longer write or cache anything. */
+  private deleting = false;
 
   private constructor(opts: SegmentOptions) {
     this.opts = opts;
@@ -347,6 +355,15 @@ export class Segment {
     return found;
   }
 
+  /**
+   * Visits every whole batch of the file in order (the log cleaner; inactive segments). The buffer
+   * is reused between batches: the visitor copies what it keeps. Anything but reason 'end' means the
+   * file has a bad batch at `position`.
+   */
+  scanWholeBatches(visit: (buf: Buffer, off: number, position: number, size: number) => boolean): Promise<ScanResult> {
+    return this.withReadFd((fd) => scanBatches(fd, 0, this.sizeBytes, { wholeBatch: true, maxBatchBytes: this.opts.maxBatchBytes }, visit));
+  }
+
   /** The first batch whose maxTimestamp ≥ `timestampMs`, via the time index; null if none. */
   async findByTimestamp(timestampMs: number): Promise<{ baseOffset: number; maxTimestamp: number } | null> {
     if (this.st.maxTs < timestampMs) return null;
@@ -390,7 +407,17 @@ export class Segment {
   /** Step 1 of deletion: rename the files to `*.deleted` (a read holding the fd still works). */
   async renameToDeleted(): Promise<void> {
     this.close();
+    // An index load in flight may be about to write index files under the live names; let it
+    // finish first, and stop later loads from writing (the cleaner reuses those names).
+    this.deleting = true;
+    while (this.indexLoad) await this.indexLoad.catch(() => undefined);
     for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) await renameIfExists(p, p + DELETED_FILE_SUFFIX);
+    this.fileSuffix = DELETED_FILE_SUFFIX;
+  }
+
+  /** True once the files were renamed for deletion (late readers still read them). */
+  get isDeleted(): boolean {
+    return this.fileSuffix !== '';
   }
 
   /** Step 2 of deletion, `file.delete.delay.ms` later. */
@@ -471,9 +498,14 @@ export class Segment {
   }
 
   private async loadIndexesUncached(): Promise<LoadedIndexes> {
-    const loaded = await loadIndexFiles(this.indexPath, this.timeIndexPath, this.baseOffset, this.opts.segmentIndexBytes, this.sizeBytes, this.st.next);
-    if (loaded) {
-      this.opts.resources.setIndexes(this.key, loaded);
+    for (;;) {
+      const suffix = this.fileSuffix;
+      const loaded = await loadIndexFiles(this.indexPath + suffix, this.timeIndexPath + suffix, this.baseOffset, this.opts.segmentIndexBytes, this.sizeBytes, this.st.next);
+      // Renamed for deletion meanwhile: what we read under the live names may be a newer segment's.
+      if (suffix !== this.fileSuffix) continue;
+      if (!loaded) break;
+      // A deleted segment's key is gone from the caches: do not re-add it.
+      if (!this.deleting) this.opts.resources.setIndexes(this.key, loaded);
       return loaded;
     }
     this.opts.logger.warn({ segment: this.logPath }, 'index files missing or corrupt; rebuilding them from the log');
@@ -484,6 +516,7 @@ export class Segment {
       return true;
     });
     ix.timeIndex.maybeAppend(st.maxTs, st.offsetOfMaxTs, true);
+    if (this.deleting) return ix; // never write index files under a name a newer segment may own
     await this.writeIndexFiles(ix);
     this.opts.resources.setIndexes(this.key, ix);
     return ix;
@@ -517,10 +550,31 @@ export class Segment {
       this.active.fd.retain();
       return this.active.fd;
     }
+    if (this.isDeleted) return this.openDeletedFd();
+    let fd: SharedFd;
     try {
-      return await this.opts.resources.acquireReadFd(this.key, this.logPath);
+      fd = await this.opts.resources.acquireReadFd(this.key, this.logPath);
     } catch (err) {
+      // Renamed for deletion while the open was in flight (the flag may not be set yet).
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.openDeletedFd();
       throw storageError(`open ${this.logPath}`, err);
+    }
+    if (this.isDeleted) {
+      // Deleted while opening: the name may already belong to the cleaner's replacement segment.
+      fd.release();
+      this.opts.resources.evict(this.key);
+      return this.openDeletedFd();
+    }
+    return fd;
+  }
+
+  /** A private fd on the renamed file (closed by the caller's release), never a cache entry. */
+  private async openDeletedFd(): Promise<SharedFd> {
+    const path = this.logPath + DELETED_FILE_SUFFIX;
+    try {
+      return new SharedFd(await openFd(path, 'r'));
+    } catch (err) {
+      throw storageError(`open ${path}`, err);
     }
   }
 
