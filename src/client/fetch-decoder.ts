@@ -9,8 +9,18 @@
  * Keys and values are views into `buf` (decodeBatch is zero-copy; gzip batches decode into their own
  * buffer). CRCs are checked; a corrupt batch throws FerryError(CORRUPT_MESSAGE).
  */
-import { batchLastOffset, decodeBatch, iterateBatches } from '../protocol/record-batch.js';
+import { batchLastOffset, decodeRecordsInto, iterateBatches, type RecordFactory } from '../protocol/record-batch.js';
 import { ConsumerRecord } from './types.js';
+
+/** Where the next fetch of a partition starts after `buf`: header reads only, no record decoding. */
+export function nextFetchOffset(buf: Buffer, fromOffset: number): number {
+  let nextOffset = fromOffset;
+  for (const { pos } of iterateBatches(buf)) {
+    const last = batchLastOffset(buf, pos);
+    if (last + 1 > nextOffset) nextOffset = last + 1;
+  }
+  return nextOffset;
+}
 
 export interface DecodeResult {
   /** Where the next fetch of this partition starts; `fromOffset` when no whole batch came. */
@@ -24,16 +34,14 @@ export function decodeFetchedRecords(
   fromOffset: number,
   out: ConsumerRecord[],
 ): DecodeResult {
+  // One ConsumerRecord per record, built directly by the decoder (no intermediate object).
+  const make: RecordFactory<ConsumerRecord> = (offset, timestamp, key, value, headers) =>
+    new ConsumerRecord(topic, partition, offset, timestamp, key, value, headers);
   let nextOffset = fromOffset;
   for (const { pos } of iterateBatches(buf)) {
     const last = batchLastOffset(buf, pos);
     if (last < fromOffset) continue; // wholly before the position: skip without decoding
-    const { records } = decodeBatch(buf, pos);
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      if (r.offset < fromOffset) continue;
-      out.push(new ConsumerRecord(topic, partition, r.offset, r.timestamp, r.key, r.value, r.headers));
-    }
+    decodeRecordsInto(buf, pos, fromOffset, make, out);
     if (last + 1 > nextOffset) nextOffset = last + 1;
   }
   return { nextOffset };

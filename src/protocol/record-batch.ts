@@ -424,11 +424,17 @@ function readNullableBytes(buf: Buffer, cur: Cursor, end: number): Buffer | null
   return buf.subarray(start, start + len);
 }
 
-/**
- * Decodes the batch at `pos` (checking its CRC). Keys and values are views into `buf` (no copies).
- * Throws FerryError(CORRUPT_MESSAGE) on any structural problem.
- */
-export function decodeBatch(buf: Buffer, pos = 0, options: { verifyCrc?: boolean } = {}): DecodedBatch {
+interface OpenedBatch {
+  header: BatchHeader;
+  /** Where the records are: `buf` itself, or the decompressed payload. */
+  data: Buffer;
+  start: number;
+  end: number;
+  logAppendTime: boolean;
+}
+
+/** Checks the batch at `pos` (bounds, magic, optionally CRC) and decompresses its records. */
+function openBatch(buf: Buffer, pos: number, verifyCrc: boolean): OpenedBatch {
   if (buf.length - pos < BATCH_HEADER_BYTES) throw new FerryError(ErrorCode.CORRUPT_MESSAGE, 'truncated batch header');
   const header = readBatchHeader(buf, pos);
   const size = LOG_OVERHEAD_BYTES + header.batchLength;
@@ -436,29 +442,43 @@ export function decodeBatch(buf: Buffer, pos = 0, options: { verifyCrc?: boolean
   if (header.batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES || pos + size > buf.length) {
     throw new FerryError(ErrorCode.CORRUPT_MESSAGE, 'batch length out of bounds');
   }
-  if (options.verifyCrc !== false && !batchCrcMatches(buf, pos, size)) {
+  if (verifyCrc && !batchCrcMatches(buf, pos, size)) {
     throw new FerryError(ErrorCode.CORRUPT_MESSAGE, `CRC mismatch in batch at offset ${header.baseOffset}`);
   }
   const codec = header.attributes & COMPRESSION_MASK;
-  let data = buf;
-  let start = pos + BATCH_HEADER_BYTES;
-  let end = pos + size;
-  if (codec === Compression.gzip) {
-    try {
-      data = gunzipSync(buf.subarray(start, end));
-    } catch (err) {
-      throw new FerryError(
-        ErrorCode.CORRUPT_MESSAGE,
-        `gzip payload of batch at offset ${header.baseOffset} does not decompress: ${(err as Error).message}`,
-      );
-    }
-    start = 0;
-    end = data.length;
-  } else if (codec !== Compression.none) {
+  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_BIT) !== 0;
+  if (codec === Compression.none) return { header, data: buf, start: pos + BATCH_HEADER_BYTES, end: pos + size, logAppendTime };
+  if (codec !== Compression.gzip) {
     throw new FerryError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${codec} is not supported by this SDK yet`);
   }
-  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_BIT) !== 0;
-  const records: DecodedRecord[] = new Array(Math.max(0, header.recordCount));
+  let data: Buffer;
+  try {
+    data = gunzipSync(buf.subarray(pos + BATCH_HEADER_BYTES, pos + size));
+  } catch (err) {
+    throw new FerryError(ErrorCode.CORRUPT_MESSAGE, `gzip payload of batch at offset ${header.baseOffset} does not decompress: ${(err as Error).message}`);
+  }
+  return { header, data, start: 0, end: data.length, logAppendTime };
+}
+
+/** Builds the caller's record object straight from the decoded fields (no intermediate object). */
+export type RecordFactory<T> = (offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: DecodedHeader[]) => T;
+
+/**
+ * Decodes the records of the batch at `pos` whose offset is >= `fromOffset`, appending
+ * `make(...)` of each to `out`. Keys and values are views into `buf` (no copies). Checks the CRC
+ * unless told not to. Throws FerryError(CORRUPT_MESSAGE) on any structural problem. Returns the
+ * batch header.
+ */
+export function decodeRecordsInto<T>(
+  buf: Buffer,
+  pos: number,
+  fromOffset: number,
+  make: RecordFactory<T>,
+  out: T[],
+  options: { verifyCrc?: boolean } = {},
+): BatchHeader {
+  const { header, data, start, end, logAppendTime } = openBatch(buf, pos, options.verifyCrc !== false);
+  const baseOffset = header.baseOffset;
   const cur: Cursor = { pos: start };
   try {
     for (let i = 0; i < header.recordCount; i++) {
@@ -468,6 +488,10 @@ export function decodeBatch(buf: Buffer, pos = 0, options: { verifyCrc?: boolean
       cur.pos++; // attributes
       const tsDelta = readVarint(data, cur, recordEnd);
       const offsetDelta = readVarint(data, cur, recordEnd);
+      if (baseOffset + offsetDelta < fromOffset) {
+        cur.pos = recordEnd;
+        continue;
+      }
       const key = readNullableBytes(data, cur, recordEnd);
       const value = readNullableBytes(data, cur, recordEnd);
       const headerCount = readVarint(data, cur, recordEnd);
@@ -481,20 +505,26 @@ export function decodeBatch(buf: Buffer, pos = 0, options: { verifyCrc?: boolean
         }
       }
       cur.pos = recordEnd;
-      records[i] = {
-        offset: header.baseOffset + offsetDelta,
-        timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + tsDelta,
-        key,
-        value,
-        headers,
-      };
+      out.push(make(baseOffset + offsetDelta, logAppendTime ? header.maxTimestamp : header.baseTimestamp + tsDelta, key, value, headers));
     }
   } catch (err) {
     if (err instanceof RangeError) {
-      throw new FerryError(ErrorCode.CORRUPT_MESSAGE, `malformed record in batch at offset ${header.baseOffset}: ${err.message}`);
+      throw new FerryError(ErrorCode.CORRUPT_MESSAGE, `malformed record in batch at offset ${baseOffset}: ${err.message}`);
     }
     throw err;
   }
+  return header;
+}
+
+const makeDecodedRecord: RecordFactory<DecodedRecord> = (offset, timestamp, key, value, headers) => ({ offset, timestamp, key, value, headers });
+
+/**
+ * Decodes the batch at `pos` (checking its CRC). Keys and values are views into `buf` (no copies).
+ * Throws FerryError(CORRUPT_MESSAGE) on any structural problem.
+ */
+export function decodeBatch(buf: Buffer, pos = 0, options: { verifyCrc?: boolean } = {}): DecodedBatch {
+  const records: DecodedRecord[] = [];
+  const header = decodeRecordsInto(buf, pos, -Infinity, makeDecodedRecord, records, options);
   return { header, records };
 }
 
