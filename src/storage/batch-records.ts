@@ -138,6 +138,22 @@ export function filterBatch(buf: Buffer, pos: number, decoded: BatchRecords, kee
 }
 
 /**
+ * A record-less batch with the header of the batch at `pos`: same baseOffset, lastOffsetDelta,
+ * timestamps, producer fields and leader epoch, no compression, recordCount 0. The cleaner ends a
+ * segment with one when the records at its end were all removed, so the segment still covers its
+ * original offset range (readers just skip it; Kafka keeps such batches for the same kind of reason).
+ */
+export function emptyBatchLike(buf: Buffer, pos: number): Buffer {
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  buf.copy(out, 0, pos, pos + BATCH_HEADER_BYTES);
+  out.writeInt32BE(BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES, OFFSET_BATCH_LENGTH);
+  out.writeInt16BE(out.readInt16BE(OFFSET_ATTRIBUTES) & ~COMPRESSION_MASK, OFFSET_ATTRIBUTES);
+  out.writeInt32BE(0, OFFSET_RECORD_COUNT);
+  out.writeUInt32BE(computeBatchCrc(out, 0, out.length), OFFSET_CRC);
+  return out;
+}
+
+/**
  * Produce-time rule for compacted topics (Kafka rejects keyless records there): throws
  * FerryError(INVALID_RECORD) naming the first record without a key. Decodes every record, so call
  * it only for compacted topics, after validateBatches. Codecs the broker cannot decompress are

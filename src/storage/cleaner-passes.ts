@@ -16,16 +16,18 @@
  *     did not see, so it stays).
  * Batches keep their original base offset, offset range, timestamps and producer fields: a batch
  * whose records all survive is copied byte for byte; a partly cleaned one is rebuilt (new length,
- * record count and CRC; see batch-records.ts); an emptied one disappears.
+ * record count and CRC; see batch-records.ts); an emptied one disappears, except at the very end
+ * of the group, where a record-less batch with its header takes its place so the cleaned segment
+ * still ends at the group's last offset (swap recovery relies on that extent).
  *
  * Batches compressed with a codec the broker cannot decode are kept whole and contribute no keys
  * (never drops anything it cannot see; the log stays correct, only less compact). A CRC mismatch or
  * a malformed batch aborts the clean with FerryError(CORRUPT_MESSAGE): the cleaner never rewrites
  * data it cannot trust.
  */
-import { batchBaseOffset, batchCrcMatches, batchLastOffset } from '../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, batchBaseOffset, batchCrcMatches, batchLastOffset } from '../protocol/record-batch.js';
 import { ErrorCode, FerryError } from '../protocol/errors.js';
-import { batchCodec, canDecodeCodec, filterBatch, readBatchRecords, type RecordSpan } from './batch-records.js';
+import { batchCodec, canDecodeCodec, emptyBatchLike, filterBatch, readBatchRecords, type RecordSpan } from './batch-records.js';
 import { CleanedSegmentWriter } from './cleaned-segment-writer.js';
 import { segmentNewestMs } from './cleaner-plan.js';
 import { OffsetMap } from './offset-map.js';
@@ -110,6 +112,7 @@ export async function writeCleanedGroup(p: GroupCleanParams): Promise<number> {
   const writer = await CleanedSegmentWriter.create({ dir: p.dir, baseOffset: first.baseOffset, indexIntervalBytes: p.indexIntervalBytes, segmentIndexBytes: p.segmentIndexBytes });
   try {
     let lastModifiedMs = 0;
+    let lastHeader: Buffer | null = null;
     for (const seg of p.group) {
       if (p.cancelled()) throw new FerryError(ErrorCode.SHUTTING_DOWN, 'log cleaner is shutting down');
       lastModifiedMs = Math.max(lastModifiedMs, seg.lastModifiedMs);
@@ -123,6 +126,7 @@ export async function writeCleanedGroup(p: GroupCleanParams): Promise<number> {
         seg,
         (buf, off, _position, size) => {
           checkCrc(seg, buf, off, size);
+          lastHeader = Buffer.from(buf.subarray(off, off + BATCH_HEADER_BYTES));
           if (!canDecodeCodec(batchCodec(buf, off))) {
             p.stats.undecodableBatches++;
             writer.append(buf, off);
@@ -139,13 +143,17 @@ export async function writeCleanedGroup(p: GroupCleanParams): Promise<number> {
             for (const r of kept) if (r.tombstone) tombstones--;
             p.stats.tombstonesRemoved += tombstones;
           }
+          // Record-less batches (an earlier clean's group ends) go too; the group's end gets one back below.
+          if (kept.length === 0) return true;
           if (removed === 0) writer.append(buf, off);
-          else if (kept.length > 0) writer.append(filterBatch(buf, off, decoded, kept), 0);
+          else writer.append(filterBatch(buf, off, decoded, kept), 0);
           return true;
         },
         false,
       );
     }
+    // Keep the group's offset range: swap recovery reads a segment's extent from its last batch.
+    if (lastHeader !== null && writer.nextOffset <= batchLastOffset(lastHeader, 0)) writer.append(emptyBatchLike(lastHeader, 0), 0);
     await writer.finish(lastModifiedMs);
     return writer.size;
   } catch (err) {

@@ -11,11 +11,10 @@
  *
  * Recovery at open (`recoverInterruptedSwaps`, before segments are listed):
  *  - `.cleaned` files are deleted (crash before step 2: the old segments are intact).
- *  - for each `<base>.log.swap`: its offset range [base, next) is read from its batch headers; every
- *    `.log` segment whose base lies in that range (always including `base` itself) is deleted with
- *    its indexes, then the swap files take the final names. A fully cleaned-away old segment with a
- *    base at or past `next` may survive: it holds only superseded records, so the log stays
- *    consistent, merely less compact (the next clean removes it).
+ *  - for each `<base>.log.swap`: its offset range [base, next) is read from its batch headers (a
+ *    cleaned segment always ends with its group's last offset: cleaner-passes.ts keeps a record-less
+ *    batch there when needed); every `.log` segment whose base lies in that range (always including
+ *    `base` itself) is deleted with its indexes, then the swap files take the final names.
  *  - `.index.swap` / `.timeindex.swap` whose log was already installed are renamed in (with log-first
  *    renames an index swap never outlives its log swap unless that log is installed); indexes still
  *    `.cleaned` are deleted, and missing index files are rebuilt by the normal loader.

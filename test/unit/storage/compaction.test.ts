@@ -64,11 +64,17 @@ describe('log compaction', () => {
     const survivors = expectedAfterClean(all, cleanEnd).map((r) => r.offset);
     const next = (o: number): number => survivors.find((s) => s >= o)!;
     for (let o = 0; o < log.logEndOffset; o++) {
-      const { records } = await log.read(o, 1);
-      expect(records.length).toBeGreaterThan(0);
-      const first = iterateBatches(records).next().value!;
-      const offsets = decodeBatch(records, first.pos).records.map((x) => x.offset);
-      expect(offsets.find((x) => x >= o)).toBe(next(o));
+      // Like a consumer: skip record-less batches (a cleaned segment may end with one).
+      let found: number | undefined;
+      for (let at = o; found === undefined; ) {
+        const { records } = await log.read(at, 1);
+        expect(records.length).toBeGreaterThan(0);
+        const first = iterateBatches(records).next().value!;
+        const { header, records: recs } = decodeBatch(records, first.pos);
+        found = recs.map((x) => x.offset).find((x) => x >= o);
+        at = header.baseOffset + header.lastOffsetDelta + 1;
+      }
+      expect(found).toBe(next(o));
     }
   });
 
@@ -144,8 +150,13 @@ describe('log compaction', () => {
     const after = await readAll(log);
     expect(after.records).toEqual(expectedAfterClean(before.records, cleanEnd));
     const { records: raw } = await log.read(0, 1 << 20, { maxOffset: log.logEndOffset });
-    const first = iterateBatches(raw).next().value!;
-    expect(raw.readInt16BE(first.pos + 21) & 7).toBe(1); // still gzip
+    let withRecords = 0;
+    for (const { pos } of iterateBatches(raw)) {
+      if (raw.readInt32BE(pos + 57) === 0) continue; // a record-less group end
+      withRecords++;
+      expect(raw.readInt16BE(pos + 21) & 7).toBe(1); // still gzip
+    }
+    expect(withRecords).toBeGreaterThan(0);
   });
 
   it('respects min.compaction.lag.ms and min.cleanable.dirty.ratio', async () => {
