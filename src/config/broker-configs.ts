@@ -20,5 +20,14 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'fetch.max.wait.ms.limit', type: 'int', default: 30_000, min: 0, doc: 'cap on a fetch request\'s max_wait_ms' },
   { name: 'produce.timeout.ms.limit', type: 'int', default: 60_000, min: 0, doc: 'cap on a produce request\'s timeout_ms' },
   { name: 'log.retention.check.interval.ms', type: 'long', default: 300_000, min: 100, doc: 'how often retention runs' },
+  // Consumer groups (src/coordinator). The session timeout defaults to 10 s, not Kafka's 45 s: a dead
+  // consumer's partitions move after this long, and on a single node with server-side assignment
+  // there is no long JoinGroup round to protect; clients that need more ask for it per member.
+  { name: 'group.session.timeout.ms', type: 'int', default: 10_000, min: 500, max: 30 * 60_000, doc: 'a member without a heartbeat for this long is removed and its partitions reassigned (members may ask for their own)' },
+  { name: 'group.heartbeat.interval.ms', type: 'int', default: 1_000, min: 10, max: 60_000, doc: 'heartbeat interval told to members (at most a third of their session timeout); short so handovers finish fast' },
+  { name: 'group.max.size', type: 'int', default: 1_000, min: 1, max: 100_000, doc: 'most members one group may have' },
+  { name: 'group.consumer.assignors', type: 'string', default: 'sticky,range,roundrobin', doc: 'server assignors members may choose (comma-separated: sticky, range, roundrobin); the first is the default' },
+  { name: 'offsets.retention.minutes', type: 'int', default: 7 * 24 * 60, min: 1, doc: 'committed offsets of a group without members expire this long after the later of their commit and the group becoming empty' },
+  { name: 'offsets.topic.num.partitions', type: 'int', default: 10, min: 1, max: 1_000, doc: 'partitions of __consumer_offsets when it is created (fixed afterwards: it decides where each group lives)' },
   { name: 'shutdown.timeout.ms', type: 'int', default: 30_000, min: 0, doc: 'how long a clean shutdown may take before the process exits anyway' },
 ];

@@ -13,6 +13,8 @@ import { loadFerryProto } from '../protocol/grpc-definitions.js';
 import { adminService } from './admin-service.js';
 import { claimDataDir, type DataDirClaim } from './data-dir.js';
 import { fetchService } from './fetch-service.js';
+import { GroupCoordinatorRuntime } from './group-coordinator-runtime.js';
+import { groupService } from './group-service.js';
 import { installLargeHttp2Windows } from './http2-window.js';
 import { BrokerLifecycle } from './lifecycle.js';
 import { metadataService } from './metadata-service.js';
@@ -32,6 +34,7 @@ export class Broker {
     private readonly lifecycle: BrokerLifecycle,
     private readonly claim: DataDirClaim,
     readonly port: number,
+    private readonly groups: GroupCoordinatorRuntime,
   ) {}
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
@@ -41,6 +44,7 @@ export class Broker {
     let topics: TopicManager | undefined;
     try {
       topics = await TopicManager.open(config, logger);
+      const groups = await GroupCoordinatorRuntime.open(topics, config, logger);
       const lifecycle = new BrokerLifecycle();
       installLargeHttp2Windows();
       const server = new grpc.Server({
@@ -59,6 +63,7 @@ export class Broker {
       server.addService(v1.FetchService.service, fetchService(topics, config, lifecycle, logger));
       server.addService(v1.MetadataService.service, metadataService(topics, identity, lifecycle, logger));
       server.addService(v1.AdminService.service, adminService(topics, () => config.nodeId, lifecycle, logger));
+      server.addService(v1.GroupService.service, groupService(groups, identity, lifecycle, logger));
       const health = new HealthImplementation({ '': 'NOT_SERVING', 'ferry.v1.ProduceService': 'NOT_SERVING', 'ferry.v1.FetchService': 'NOT_SERVING' });
       health.addToServer(server);
       new ReflectionService(packageDefinition).addToServer(server);
@@ -66,10 +71,11 @@ export class Broker {
         server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
       });
       topics.start();
+      groups.start(); // loads __consumer_offsets in the background; GroupService answers COORDINATOR_LOAD_IN_PROGRESS until then
       lifecycle.markRunning();
       for (const service of ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService']) health.setStatus(service, 'SERVING');
       logger.info({ host: config.host, port: boundPort, nodeId: config.nodeId, clusterId: claim.clusterId, startupMs: Date.now() - started }, 'broker started');
-      return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort);
+      return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort, groups);
     } catch (err) {
       await topics?.shutdown().catch(() => undefined);
       await claim.release();
@@ -96,6 +102,7 @@ export class Broker {
         resolve();
       });
     });
+    await this.groups.stop();
     await this.topics.shutdown();
     await this.claim.release();
     this.logger.info({ ms: Date.now() - started }, 'broker stopped cleanly');

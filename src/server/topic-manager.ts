@@ -33,6 +33,7 @@ export interface EffectiveConfigEntry {
 
 export class TopicManager {
   private readonly changes = new SerialQueue();
+  private readonly changeListeners: Array<() => void> = [];
 
   private constructor(
     private readonly config: BrokerConfig,
@@ -84,6 +85,24 @@ export class TopicManager {
 
   start(): void {
     this.logs.start();
+  }
+
+  /**
+   * `listener` runs after a topic is created or deleted or gains partitions (the group coordinator
+   * re-evaluates subscriptions). It must not throw; if it does, the error is logged and ignored.
+   */
+  onTopicsChanged(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private notifyTopicsChanged(): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error({ err }, 'topic change listener failed');
+      }
+    }
   }
 
   async shutdown(): Promise<void> {
@@ -167,6 +186,7 @@ export class TopicManager {
       const logConfig = this.logConfigFor(spec.name);
       for (let p = 0; p < partitions; p++) await this.logs.create(spec.name, p, logConfig);
       this.logger.info({ topic: spec.name, partitions, configs, auto: opts.auto ?? false }, 'topic created');
+      this.notifyTopicsChanged();
       return record;
     });
   }
@@ -179,6 +199,7 @@ export class TopicManager {
       await this.registry.delete(name);
       await this.logs.deleteTopic(name);
       this.logger.info({ topic: name }, 'topic deleted');
+      this.notifyTopicsChanged();
     });
   }
 
@@ -195,6 +216,7 @@ export class TopicManager {
       for (let p = record.partitions; p < totalCount; p++) await this.logs.create(name, p, logConfig);
       await this.registry.update(name, { partitions: totalCount });
       this.logger.info({ topic: name, from: record.partitions, to: totalCount }, 'partitions added');
+      this.notifyTopicsChanged();
     });
   }
 

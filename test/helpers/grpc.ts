@@ -8,7 +8,7 @@ import { loadFerryProto } from '../../src/protocol/grpc-definitions.js';
 type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => void;
 
 export interface RawClients {
-  call<T = any>(service: 'produce' | 'fetch' | 'metadata' | 'admin', method: string, req: unknown): Promise<T>;
+  call<T = any>(service: 'produce' | 'fetch' | 'metadata' | 'admin' | 'group', method: string, req: unknown): Promise<T>;
   consume(req: unknown): grpc.ClientReadableStream<any>;
   close(): void;
 }
@@ -22,6 +22,7 @@ export function rawClients(address: string): RawClients {
     fetch: new v1.FetchService(address, creds, options),
     metadata: new v1.MetadataService(address, creds, options),
     admin: new v1.AdminService(address, creds, options),
+    group: new v1.GroupService(address, creds, options),
   };
   return {
     call(service, method, req) {
