@@ -146,13 +146,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   /**
-   * Commits the processed offsets of every assigned partition, or exactly `offsets` (each the next
-   * offset to consume, with optional metadata). Needs `groupId`.
+   * Commits the current positions of every assigned partition (everything delivered so far: call it
+   * after processing), or exactly `offsets` (each the next offset to consume, with optional
+   * metadata). Needs `groupId`. Rejects with the coordinator's error (e.g. STALE_MEMBER_EPOCH).
    */
   async commit(offsets?: readonly OffsetToCommit[]): Promise<void> {
     const g = this.requireGroup('commit()');
     if (offsets !== undefined) validateOffsets(offsets);
-    await g.committer.commit(offsets ?? this.committable());
+    await g.committer.commit(offsets ?? this.handover.positions());
   }
 
   /** The group's committed offsets of `partitions` (default: the assigned ones); -1 = none. */

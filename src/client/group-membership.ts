@@ -24,8 +24,13 @@
  * Anything else non-retriable (INVALID_GROUP_ID, GROUP_MAX_SIZE_REACHED, UNSUPPORTED_ASSIGNOR,
  * FENCED_INSTANCE_ID...) is fatal: partitions are lost, the loop stops and `onFatal` reports it.
  *
+ * What a heartbeat reports as owned is conservative: `owned` plus whatever the coordinator has
+ * assigned and the member may be about to take (the newest target, and the partitions of the step
+ * in progress). A partition is never taken without being reported, so the coordinator cannot give
+ * it to another member while this one starts on it.
+ *
  * Async interleaving: reconciliation runs as one loop at a time (`reconciling`); heartbeats keep
- * going meanwhile with the `owned` set as it stands. `generation` is bumped whenever everything is
+ * going meanwhile. `generation` is bumped whenever everything is
  * lost, and a reconciliation step that awaited across such a bump abandons its result.
  */
 import type { GroupHeartbeatResponse__Output } from '../generated/ferry/v1/GroupHeartbeatResponse.js';
@@ -62,7 +67,12 @@ export class GroupMembership implements AssignmentSource {
   private subscription: Subscription;
   private subscriptionChanged = true;
   private readonly owned = new Map<string, TopicPartition>();
+  /** Newest target not yet reconciled. */
   private target: TopicPartition[] | null = null;
+  /** Newest target received (reconciled or not). */
+  private latestTarget: TopicPartition[] = [];
+  /** Partitions the reconciliation step in progress is taking on. */
+  private readonly taking = new Map<string, TopicPartition>();
   private reconciling: Promise<void> | null = null;
   private generation = 0;
   private listener: AssignmentListener | null = null;
@@ -111,6 +121,7 @@ export class GroupMembership implements AssignmentSource {
     if (this.leaving || this.stopped) return;
     this.leaving = true;
     this.target = null;
+    this.latestTarget = [];
     await this.reconciling;
     const parts = [...this.owned.values()];
     const gen = this.generation;
@@ -183,9 +194,17 @@ export class GroupMembership implements AssignmentSource {
       subscribedTopicNames: sendSubscription && 'topics' in sub ? sub.topics : [],
       subscribedTopicRegex: sendSubscription ? pattern : '',
       serverAssignor: o.assignor,
-      ownedPartitions: toWire(this.owned.values()),
+      ownedPartitions: toWire(this.reportedOwned()),
       subscriptionChanged: sendSubscription,
     };
+  }
+
+  /** owned ∪ taking ∪ latestTarget: see the file comment. */
+  private reportedOwned(): TopicPartition[] {
+    const all = new Map(this.owned);
+    for (const [k, p] of this.taking) all.set(k, p);
+    for (const p of this.latestTarget) all.set(tpKey(p.topic, p.partition), p);
+    return [...all.values()];
   }
 
   private beat(): void {
@@ -226,6 +245,7 @@ export class GroupMembership implements AssignmentSource {
     if (joined) this.deps.ctx.logger.info({ groupId: this.groupId, memberId: this.memberId, epoch: this.memberEpoch }, 'joined group');
     if (res.hasAssignment && !this.leaving) {
       this.target = fromWire(res.assignment);
+      this.latestTarget = this.target;
       this.kickReconcile();
     }
     this.schedule(this.intervalMs);
@@ -263,6 +283,8 @@ export class GroupMembership implements AssignmentSource {
   private loseAll(rejoin: boolean): void {
     this.generation++;
     this.target = null;
+    this.latestTarget = [];
+    this.taking.clear();
     const parts = [...this.owned.values()];
     this.owned.clear();
     this.memberEpoch = 0;
@@ -297,14 +319,21 @@ export class GroupMembership implements AssignmentSource {
         this.beatNow();
       }
       if (added.length === 0 || this.leaving) continue;
+      for (const p of added) this.taking.set(tpKey(p.topic, p.partition), p);
       const offsets = await this.committedWithRetry(added, gen);
-      if (offsets === null || gen !== this.generation || this.leaving) continue;
+      if (offsets === null || gen !== this.generation || this.leaving) {
+        if (gen === this.generation) for (const p of added) this.taking.delete(tpKey(p.topic, p.partition));
+        continue;
+      }
       const parts: TopicPartitionOffset[] = added.map((p) => {
         const off = offsets.get(tpKey(p.topic, p.partition)) ?? -1;
         return off >= 0 ? { ...p, offset: off } : { ...p };
       });
       this.deps.ctx.logger.info({ groupId: this.groupId, memberId: this.memberId, assigned: toWire(added) }, 'partitions assigned');
-      for (const p of added) this.owned.set(tpKey(p.topic, p.partition), p);
+      for (const p of added) {
+        this.owned.set(tpKey(p.topic, p.partition), p);
+        this.taking.delete(tpKey(p.topic, p.partition));
+      }
       await this.listener.onAssigned(parts);
       if (gen !== this.generation) {
         // Lost while the listener ran: loseAll saw them in `owned` and dropped them already.

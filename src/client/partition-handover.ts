@@ -128,6 +128,15 @@ export class PartitionHandover {
     return out;
   }
 
+  /** Positions (next offset the application gets) of every assigned partition whose position is known. */
+  positions(): OffsetToCommit[] {
+    const out: OffsetToCommit[] = [];
+    for (const s of this.host.states.values()) {
+      if (s.reset === null && s.position >= 0) out.push({ topic: s.topic, partition: s.partition, offset: s.position });
+    }
+    return out;
+  }
+
   /** Called by the run loop when a handler settled. */
   handlerDone(): void {
     this.handlerState = null;

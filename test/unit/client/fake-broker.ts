@@ -19,6 +19,8 @@ export interface FakeBrokerOptions {
   onProducePartition?: (topic: string, partition: number, attempt: number) => Partial<WireError> | undefined;
   /** Called per Produce request; throw a grpc ServiceError-like object to fail the whole call. */
   onProduceRequest?: (req: ProduceRequest__Output, n: number) => grpc.ServiceError | undefined;
+  /** Adds more services (e.g. a fake GroupService) to the same server; `port()` is known once bound. */
+  addServices?: (server: grpc.Server, port: () => number) => void;
 }
 
 export interface FakeBroker {
@@ -145,6 +147,7 @@ export async function startFakeBroker(opts: FakeBrokerOptions): Promise<FakeBrok
     },
   });
 
+  opts.addServices?.(server, () => port);
   port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
