@@ -162,6 +162,25 @@ describe('broker API', () => {
     client.close();
   });
 
+  it('gRPC server reflection lists Ferry\'s services (grpcurl works)', async () => {
+    const protoLoader = await import('@grpc/proto-loader');
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const path = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+    const pkg: any = grpc.loadPackageDefinition(protoLoader.loadSync(path, { keepCase: true, enums: String }));
+    const client = new pkg.grpc.reflection.v1.ServerReflection(broker.bootstrap, grpc.credentials.createInsecure());
+    const stream = client.ServerReflectionInfo();
+    const answer: any = await new Promise((resolve, reject) => {
+      stream.on('data', resolve);
+      stream.on('error', reject);
+      stream.write({ list_services: '' });
+    });
+    stream.end();
+    client.close();
+    const names = answer.list_services_response.service.map((s: any) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['ferry.v1.ProduceService', 'ferry.v1.FetchService', 'ferry.v1.MetadataService', 'ferry.v1.AdminService']));
+  });
+
   it('a second broker on the same data directory refuses to start', async () => {
     await expect(startBroker({ dataDir: broker.dataDir })).rejects.toThrow(/in use by another broker/);
   });
