@@ -63,7 +63,7 @@ export function produceService(topics: TopicManager, lifecycle: BrokerLifecycle,
 async function appendOne(topics: TopicManager, topic: string, data: PartitionProduceData__Output): Promise<Partial<PartitionProduceResult>> {
   if (isInternalTopic(topic)) throw new FerryError(ErrorCode.INVALID_TOPIC, `producing to internal topic ${topic} is not allowed`);
   const log = topics.partitionLog(topic, data.partition);
-  const maxBatchBytes = topics.logConfigFor(topic).maxMessageBytes;
+  const maxBatchBytes = log.currentConfig.maxMessageBytes;
   let bytes = data.recordBatch;
   if (bytes.length === 0) {
     if (data.records.length === 0) throw new FerryError(ErrorCode.INVALID_RECORD, 'no record_batch and no records');
