@@ -182,12 +182,21 @@ export class GroupCoordinatorShard implements ShardContext {
   /**
    * The topics that exist now (name → partition count, internal topics excluded). Every group whose
    * subscribed topics changed — created, deleted, grown, or newly matching a regex — gets a new
-   * group epoch and target assignment.
+   * group epoch and target assignment. Committed offsets of topics that disappeared since the previous
+   * call are deleted (never on the first call after a load, which has nothing to compare with).
    */
   onTopicMetadata(topics: ReadonlyMap<string, number>, nowMs: number): CoordinatorResult<null> {
+    const previous = this.topics;
     this.topics = new Map(topics);
     const w = new Writer(this);
     for (const group of [...this.groups.values()]) {
+      // Offsets of a topic deleted while we watched go too (as in Kafka), so a topic re-created
+      // under the same name does not start from the old one's positions.
+      for (const [topic, byPartition] of [...group.offsets]) {
+        if (!previous.has(topic) || this.topics.has(topic)) continue;
+        for (const partition of [...byPartition.keys()]) w.write({ kind: 'offset', group: group.id, topic, partition, value: null });
+        w.event({ msg: 'committed offsets of a deleted topic removed', group: group.id, topic, partitions: byPartition.size });
+      }
       if (group.members.size === 0) continue;
       const next = groupTopicMetadata([...group.members.values()].map((m) => m.subscription), this.topics);
       if (sameTopicMetadata(next, group.topics)) {

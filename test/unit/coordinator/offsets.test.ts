@@ -94,3 +94,14 @@ describe('committed offsets', () => {
     expect(h.replayed().snapshot()).toEqual(h.shard.snapshot());
   });
 });
+
+describe('topic deletion', () => {
+  it('removes committed offsets of a deleted topic, and only that topic', () => {
+    const h = new Harness();
+    h.topics({ a: 1, b: 1 });
+    h.keep(h.shard.commitOffsets({ groupId: 'g', memberId: '', memberEpoch: -1, topics: [...one('a', 0, 1), ...one('b', 0, 2)] }, 0));
+    h.topics({ b: 1 });
+    expect(h.shard.fetchOffsets('g', []).topics.map((t) => t.topic)).toEqual(['b']);
+    expect(h.replayed().snapshot()).toEqual(h.shard.snapshot());
+  });
+});
