@@ -5,6 +5,11 @@
  * consumed partition). Reads all partitions unless `--partition N` picks one; no group is joined,
  * partitions are assigned directly, so nothing is committed.
  *
+ * `--group G` joins consumer group G instead: the coordinator assigns partitions, reading starts at
+ * the group's committed offsets (else where --from-beginning / latest says), offsets of printed
+ * records are auto-committed while it runs and committed once more on exit (close() commits what
+ * was printed, then leaves the group).
+ *
  * Stops, exiting 0, after `--max-messages`, after `--timeout-ms` without a new record, on SIGINT or
  * SIGTERM, or when stdout's reader goes away (EPIPE, e.g. `| head`). The iterator is raced against
  * those stop signals rather than awaited alone, because a pending long-poll must not delay the exit.
@@ -25,9 +30,14 @@ interface ConsumeOpts {
   timeoutMs?: number;
   format: OutputFormat;
   printKey?: boolean;
+  group?: string;
 }
 
 type StopReason = 'max-messages' | 'timeout' | 'signal' | 'epipe';
+
+/** How long the exit waits for close(), ms: a group member commits and leaves its group then. */
+const CLOSE_TIMEOUT_MS = 2_000;
+const CLOSE_GROUP_TIMEOUT_MS = 10_000;
 
 export function registerConsumeCommand(program: Command): void {
   addBootstrapOption(
@@ -42,14 +52,18 @@ export function registerConsumeCommand(program: Command): void {
       .option('--max-messages <n>', 'exit after N records', parsePositiveInt)
       .option('--timeout-ms <n>', 'exit after N ms without a new record', parsePositiveInt)
       .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-      .option('--print-key', 'text format: print KEY<TAB>VALUE'),
+      .option('--print-key', 'text format: print KEY<TAB>VALUE')
+      .addOption(new Option('--group <group>', 'join this consumer group and commit what was printed').conflicts(['offset', 'partition'])),
   ).action(action(consume));
 }
 
 async function consume(topic: string, opts: ConsumeOpts): Promise<number> {
   const ferry = connect(opts.bootstrap);
   const start: 'earliest' | 'latest' | number = opts.fromBeginning ? 'earliest' : (opts.offset ?? 'latest');
-  const consumer = ferry.consumer({ autoOffsetReset: typeof start === 'number' ? 'none' : start });
+  const consumer = ferry.consumer({
+    autoOffsetReset: typeof start === 'number' ? 'none' : start,
+    ...(opts.group !== undefined ? { groupId: opts.group } : {}),
+  });
   let consumed = 0;
   const progress = new Progress(
     () => consumed,
@@ -75,9 +89,14 @@ async function consume(topic: string, opts: ConsumeOpts): Promise<number> {
   };
 
   try {
-    const partitions = await partitionsToRead(ferry, topic, opts.partition);
-    // Without an explicit offset the consumer starts where autoOffsetReset (set from `start`) says.
-    consumer.assign(partitions.map((partition) => ({ topic, partition, ...(typeof start === 'number' ? { offset: start } : {}) })));
+    if (opts.group !== undefined) {
+      await partitionsToRead(ferry, topic, undefined); // fails clearly on an unknown topic
+      consumer.subscribe({ topics: [topic] });
+    } else {
+      const partitions = await partitionsToRead(ferry, topic, opts.partition);
+      // Without an explicit offset the consumer starts where autoOffsetReset (set from `start`) says.
+      consumer.assign(partitions.map((partition) => ({ topic, partition, ...(typeof start === 'number' ? { offset: start } : {}) })));
+    }
     progress.start();
     armIdleTimer();
 
@@ -105,7 +124,9 @@ async function consume(topic: string, opts: ConsumeOpts): Promise<number> {
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await Promise.race([consumer.close().catch(() => undefined), delay(2000)]);
+    // A group member commits and leaves on close: give it longer than a plain reader.
+    const closed = consumer.close().catch((err: unknown) => process.stderr.write(`ferry: close: ${String(err)}\n`));
+    await Promise.race([closed, delay(opts.group !== undefined ? CLOSE_GROUP_TIMEOUT_MS : CLOSE_TIMEOUT_MS)]);
     await closeQuietly(ferry);
   }
   process.stderr.write(`Processed a total of ${consumed} messages\n`);

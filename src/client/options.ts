@@ -135,8 +135,12 @@ export interface ResolvedConsumerOptions {
   assignor: AssignorName;
 }
 
-/** Kafka's session.timeout.ms default; what the consumer assumes when the broker's is not known. */
-export const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
+/**
+ * Session timeout the consumer assumes when it leaves the choice to the broker (the broker's
+ * group.session.timeout.ms default), ms. Used only to drop partitions after that long without an
+ * answered heartbeat; erring short is safe (an early drop), erring long is not (two owners).
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
 function optionalString(name: string, value: string | undefined): string | null {
   if (value === undefined) return null;

@@ -116,7 +116,7 @@ export interface ConsumerOptions {
   groupId?: string;
   /** Static membership (group.instance.id): a restart within the session timeout keeps the assignment. */
   groupInstanceId?: string;
-  /** Without a heartbeat for this long the coordinator removes the member, ms. Default: the broker's (45000 assumed locally). */
+  /** Without a heartbeat for this long the coordinator removes the member, ms. Default: the broker's (10000 assumed locally). */
   sessionTimeoutMs?: number;
   /** Longest a revocation (listener + commit) may take before the coordinator fences the member, ms. Default 300000. */
   rebalanceTimeoutMs?: number;
