@@ -239,6 +239,16 @@ describe('log compaction', () => {
     expect(reads).toBeGreaterThan(0);
   });
 
+  it('cleans with flush.mode=always (the high watermark bounds what is cleanable)', async () => {
+    const log = await compacted(tempDir(), { flushMode: 'always' });
+    const all = await overwriteKeys(log, { batches: 40, perBatch: 5, keys: 6 });
+    const cleanEnd = activeBase(log);
+    expect(log.highWatermark).toBe(log.logEndOffset);
+    const r = await new LogCleaner({ logger: silent }).clean(log, { force: true });
+    expect(r.endOffset).toBe(cleanEnd);
+    expect((await readAll(log)).records).toEqual(expectedAfterClean(all, cleanEnd));
+  });
+
   it('does nothing for a log that is not compacted', async () => {
     const log = await openLog(tempDir(), { segmentBytes: 4096 });
     open.push(log);
