@@ -4,7 +4,7 @@
  * timestamps on one clock, and the ownership checks built from those records.
  */
 import { performance } from 'node:perf_hooks';
-import { Ferry, type Consumer, type ConsumerOptions, type ConsumerRecord } from '../../../src/client/index.js';
+import { Ferry, type Consumer, type ConsumerOptions, type ConsumerRecord } from '../../src/client/index.js';
 
 export interface OwnershipEvent {
   t: number;

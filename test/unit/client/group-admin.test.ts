@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, Ferry } from '../../../src/client/index.js';
 import { startFakeBroker, type FakeBroker } from './fake-broker.js';
 import { addFakeGroupService } from './fake-group-service.js';
-import { waitFor } from './group-helpers.js';
+import { waitFor } from '../../helpers/group-members.js';
 
 let broker: FakeBroker | undefined;
 let ferry: Ferry | undefined;

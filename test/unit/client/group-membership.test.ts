@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, Ferry, type ConsumerOptions, type ConsumerRecord } from '../../../src/client/index.js';
 import { startFakeBroker, type FakeBroker } from './fake-broker.js';
 import { addFakeGroupService, type FakeGroupService } from './fake-group-service.js';
-import { waitFor } from './group-helpers.js';
+import { waitFor } from '../../helpers/group-members.js';
 
 let broker: FakeBroker | undefined;
 const cleanups: (() => Promise<void>)[] = [];

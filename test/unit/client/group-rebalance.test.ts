@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Ferry } from '../../../src/client/index.js';
 import { startFakeBroker, type FakeBroker } from './fake-broker.js';
 import { addFakeGroupService, type FakeGroupService } from './fake-group-service.js';
-import { RecordingMember, overlaps, processedOutsideOwnership, waitFor, type OwnershipEvent, type Processed } from './group-helpers.js';
+import { RecordingMember, overlaps, processedOutsideOwnership, waitFor, type OwnershipEvent, type Processed } from '../../helpers/group-members.js';
 
 const PARTITIONS = 12;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
