@@ -124,7 +124,19 @@ export class GroupCoordinatorRuntime {
   async run<T>(groupId: string, handler: (shard: GroupCoordinatorShard, nowMs: number) => CoordinatorResult<T>): Promise<T> {
     const slot = this.slotFor(groupId);
     const shard = this.readyShard(slot);
-    const result = handler(shard, this.clock());
+    let result: CoordinatorResult<T>;
+    try {
+      result = handler(shard, this.clock());
+    } catch (err) {
+      // Handlers throw FerryErrors before writing anything; anything else is a bug that may have
+      // left records applied but unwritten, so rebuild the shard from what the log holds.
+      if (!(err instanceof FerryError) && slot.shard === shard) {
+        this.logger.error({ err, partition: slot.partition }, 'group coordinator handler failed; reloading the partition');
+        slot.shard = null;
+        void this.load(slot);
+      }
+      throw err;
+    }
     await this.commit(slot, shard, result);
     return result.response;
   }
