@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { CoordinatorConfig, CoordinatorResult, HeartbeatResponse } from '../../../src/coordinator/api.js';
-import type { CoordinatorRecord } from '../../../src/coordinator/records.js';
+import { recordKey, type CoordinatorRecord } from '../../../src/coordinator/records.js';
 import { GroupCoordinatorShard } from '../../../src/coordinator/shard.js';
 import { fromPairs, toList, type TopicPartitionsList } from '../../../src/coordinator/topic-partitions.js';
 
@@ -39,11 +39,21 @@ export class Harness {
     this.keep(this.shard.tick(now));
   }
 
-  /** A fresh shard rebuilt from every record written so far, with the same topic metadata. */
-  replayed(): GroupCoordinatorShard {
+  /**
+   * A fresh shard rebuilt from the records written so far, with the same topic metadata. `compacted`:
+   * as log compaction leaves them — only the newest record per key, in log order, and optionally
+   * without tombstones (removed after delete.retention.ms).
+   */
+  replayed(compacted: 'no' | 'keep-tombstones' | 'drop-tombstones' = 'no'): GroupCoordinatorShard {
+    let records = this.log.map((r, offset) => ({ r, offset }));
+    if (compacted !== 'no') {
+      const newest = new Map<string, number>();
+      for (const { r, offset } of records) newest.set(recordKey(r), offset);
+      records = records.filter(({ r, offset }) => newest.get(recordKey(r)) === offset && (compacted === 'keep-tombstones' || r.value !== null));
+    }
     const copy = new GroupCoordinatorShard(this.shard.config);
     copy.topics = this.shard.topics;
-    for (const r of this.log) copy.replay(JSON.parse(JSON.stringify(r)) as CoordinatorRecord);
+    for (const { r } of records) copy.replay(JSON.parse(JSON.stringify(r)) as CoordinatorRecord);
     return copy;
   }
 }

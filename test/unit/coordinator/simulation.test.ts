@@ -2,8 +2,8 @@
  * Seeded simulation of a group under churn: members join, heartbeat on their own schedule, are slow
  * to give partitions up, leave, crash, restart as static members; topics grow and appear. After every
  * answer no partition may be owned by two live members. When the churn stops, the group must
- * converge (every partition owned once, counts within one) and replaying the records must rebuild
- * the same state. A failing seed replays exactly.
+ * converge (every partition owned once, counts within one) and replaying the records — as written,
+ * or compacted — must rebuild the same state. A failing seed replays exactly.
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FerryError } from '../../../src/protocol/errors.js';
@@ -123,6 +123,9 @@ function runSeed(seed: number, steps: number): void {
   const counts = live.map((s) => s.m.owned.size);
   expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
   expect(h.replayed().snapshot()).toEqual(h.shard.snapshot());
+  // The same after log compaction, with or without its tombstones.
+  expect(h.replayed('keep-tombstones').snapshot()).toEqual(h.shard.snapshot());
+  expect(h.replayed('drop-tombstones').snapshot()).toEqual(h.shard.snapshot());
   // Live members heartbeat well within their session: nobody should have been fenced.
   expect(fenced).toBe(0);
 }
