@@ -8,6 +8,7 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'data.dir', type: 'string', default: './data', doc: 'directory holding partition logs and broker metadata', aliases: ['log.dirs', 'log.dir'] },
   { name: 'host', type: 'string', default: '127.0.0.1', doc: 'address the gRPC server binds to' },
   { name: 'port', type: 'int', default: 9092, min: 0, max: 65535, doc: 'gRPC port for clients and peers (0 = pick a free port)' },
+  { name: 'advertised.port', type: 'int', default: 0, min: 0, max: 65535, doc: 'port clients should use to reach this broker (0 = the bound port); set it when a proxy or a published container port differs' },
   { name: 'advertised.host', type: 'string', default: '', doc: 'host clients should use to reach this broker (default: host, or 127.0.0.1 when host is 0.0.0.0)' },
   { name: 'log.level', type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info', doc: 'pino log level' },
   { name: 'auto.create.topics.enable', type: 'boolean', default: true, doc: 'create a topic on first produce/metadata request for it' },
@@ -19,6 +20,8 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'fetch.max.bytes', type: 'int', default: 55 * MIB, min: 1024, doc: 'largest fetch response the broker builds' },
   { name: 'fetch.max.wait.ms.limit', type: 'int', default: 30_000, min: 0, doc: 'cap on a fetch request\'s max_wait_ms' },
   { name: 'produce.timeout.ms.limit', type: 'int', default: 60_000, min: 0, doc: 'cap on a produce request\'s timeout_ms' },
+  { name: 'log.cleaner.backoff.ms', type: 'long', default: 15_000, min: 100, doc: 'how often the log cleaner looks for compacted partitions to clean' },
+  { name: 'log.cleaner.dedupe.buffer.size', type: 'long', default: 128 * MIB, min: MIB, doc: 'memory for the cleaner\'s key → latest-offset map; a larger dirty section is cleaned in parts' },
   { name: 'log.retention.check.interval.ms', type: 'long', default: 300_000, min: 100, doc: 'how often retention runs' },
   // Consumer groups (src/coordinator). The session timeout defaults to 10 s, not Kafka's 45 s: a dead
   // consumer's partitions move after this long, and on a single node with server-side assignment

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 
-export type ConfigType = 'int' | 'long' | 'string' | 'boolean' | 'enum';
+export type ConfigType = 'int' | 'long' | 'double' | 'string' | 'boolean' | 'enum';
 
 export interface ConfigDef<T = unknown> {
   name: string;
@@ -34,6 +34,13 @@ export function parseConfigValue(def: ConfigDef, raw: unknown): ConfigValue {
       if (!Number.isInteger(n)) return fail('expected an integer');
       if (def.type === 'int' && (n < -(2 ** 31) || n >= 2 ** 31)) return fail('out of 32-bit range');
       if (!Number.isSafeInteger(n)) return fail('out of range');
+      if (def.min !== undefined && n < def.min) return fail(`must be >= ${def.min}`);
+      if (def.max !== undefined && n > def.max) return fail(`must be <= ${def.max}`);
+      return n;
+    }
+    case 'double': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      if (!Number.isFinite(n)) return fail('expected a number');
       if (def.min !== undefined && n < def.min) return fail(`must be >= ${def.min}`);
       if (def.max !== undefined && n > def.max) return fail(`must be <= ${def.max}`);
       return n;

@@ -3,8 +3,8 @@
  * the default for topics that do not override it. `toLogConfig` turns the effective values into the
  * storage layer's LogConfig.
  */
+import type { LogConfig } from '../storage/log-config.js';
 import type { ConfigDef, ConfigValue } from './config-def.js';
-import { ErrorCode, FerryError } from '../protocol/errors.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MIB = 1024 * 1024;
@@ -23,7 +23,7 @@ export const TOPIC_CONFIGS: readonly ConfigDef[] = [
   { name: 'message.timestamp.type', type: 'enum', values: ['CreateTime', 'LogAppendTime'], default: 'CreateTime', doc: "record timestamps: the producer's, or the broker's append time", aliases: ['log.message.timestamp.type'] },
   { name: 'file.delete.delay.ms', type: 'long', default: 60_000, min: 0, doc: 'how long a deleted segment file lingers (renamed .deleted) before unlink', aliases: ['log.segment.delete.delay.ms'] },
   // A ratio: config-def has no floating-point type yet, so it is a string parsed (and range-checked) by toLogConfig.
-  { name: 'min.cleanable.dirty.ratio', type: 'string', default: '0.5', doc: 'compacted topics: clean once the uncleaned share of the cleanable log reaches this (0..1)', aliases: ['log.cleaner.min.cleanable.ratio'] },
+  { name: 'min.cleanable.dirty.ratio', type: 'double', default: 0.5, min: 0, max: 1, doc: 'compacted topics: clean once the uncleaned share of the cleanable log reaches this (0..1)', aliases: ['log.cleaner.min.cleanable.ratio'] },
   { name: 'min.compaction.lag.ms', type: 'long', default: 0, min: 0, doc: 'compacted topics: a record stays uncompacted for at least this long', aliases: ['log.cleaner.min.compaction.lag.ms'] },
   { name: 'delete.retention.ms', type: 'long', default: 24 * 60 * 60 * 1000, min: 0, doc: 'compacted topics: how long tombstones (null values) are kept once their segment is this old', aliases: ['log.cleaner.delete.retention.ms'] },
   { name: 'min.insync.replicas', type: 'int', default: 1, min: 1, doc: 'acks=all needs at least this many in-sync replicas (replicated clusters)' },
@@ -32,30 +32,8 @@ export const TOPIC_CONFIGS: readonly ConfigDef[] = [
 
 export const TOPIC_CONFIG_BY_NAME: ReadonlyMap<string, ConfigDef> = new Map(TOPIC_CONFIGS.map((d) => [d.name, d]));
 
-export interface LogConfigValues {
-  segmentBytes: number;
-  segmentMs: number;
-  retentionMs: number;
-  retentionBytes: number;
-  indexIntervalBytes: number;
-  segmentIndexBytes: number;
-  maxMessageBytes: number;
-  flushMode: 'always' | 'interval' | 'os';
-  flushIntervalMs: number;
-  messageTimestampType: 'CreateTime' | 'LogAppendTime';
-  cleanupPolicy: 'delete' | 'compact' | 'compact,delete';
-  fileDeleteDelayMs: number;
-  minCleanableDirtyRatio: number;
-  minCompactionLagMs: number;
-  deleteRetentionMs: number;
-}
-
-/** min.cleanable.dirty.ratio as a number in [0, 1]; FerryError(INVALID_CONFIG) otherwise. */
-export function parseDirtyRatio(raw: ConfigValue): number {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!(n >= 0 && n <= 1)) throw new FerryError(ErrorCode.INVALID_CONFIG, `invalid value ${JSON.stringify(raw)} for min.cleanable.dirty.ratio: expected a number in [0, 1]`);
-  return n;
-}
+/** The storage layer's view of a topic's settings (one shape, declared in src/storage). */
+export type LogConfigValues = LogConfig;
 
 /** Effective topic values (every TOPIC_CONFIGS name present) → the storage layer's LogConfig. */
 export function toLogConfig(values: ReadonlyMap<string, ConfigValue>): LogConfigValues {
@@ -77,7 +55,7 @@ export function toLogConfig(values: ReadonlyMap<string, ConfigValue>): LogConfig
     messageTimestampType: get('message.timestamp.type') as LogConfigValues['messageTimestampType'],
     cleanupPolicy: get('cleanup.policy') === 'delete,compact' ? 'compact,delete' : (get('cleanup.policy') as LogConfigValues['cleanupPolicy']),
     fileDeleteDelayMs: get('file.delete.delay.ms') as number,
-    minCleanableDirtyRatio: parseDirtyRatio(get('min.cleanable.dirty.ratio')),
+    minCleanableDirtyRatio: get('min.cleanable.dirty.ratio') as number,
     minCompactionLagMs: get('min.compaction.lag.ms') as number,
     deleteRetentionMs: get('delete.retention.ms') as number,
   };

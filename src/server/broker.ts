@@ -58,7 +58,7 @@ export class Broker {
       const { packageDefinition, proto } = loadFerryProto();
       const v1 = proto.ferry.v1;
       let boundPort = config.port;
-      const identity = () => ({ clusterId: claim.clusterId, nodeId: config.nodeId, host: config.advertisedHost, port: boundPort });
+      const identity = () => ({ clusterId: claim.clusterId, nodeId: config.nodeId, host: config.advertisedHost, port: config.int('advertised.port') || boundPort });
       server.addService(v1.ProduceService.service, produceService(topics, lifecycle, logger));
       server.addService(v1.FetchService.service, fetchService(topics, config, lifecycle, logger));
       server.addService(v1.MetadataService.service, metadataService(topics, identity, lifecycle, logger));

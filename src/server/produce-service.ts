@@ -14,6 +14,7 @@ import type { ProduceServiceHandlers } from '../generated/ferry/v1/ProduceServic
 import type { Record__Output } from '../generated/ferry/v1/Record.js';
 import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
 import { encodeRecordBatch, validateBatches, type RecordInput } from '../protocol/record-batch.js';
+import { assertKeysPresent, isCompacted } from '../storage/index.js';
 import { asFerryError } from './grpc-errors.js';
 import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { BrokerLifecycle } from './lifecycle.js';
@@ -70,6 +71,9 @@ async function appendOne(topics: TopicManager, topic: string, data: PartitionPro
     bytes = encodeRecordBatch(data.records.map(toRecordInput));
   }
   const validated = validateBatches(bytes, { maxBatchBytes });
+  // Compacted topics keep the newest record per key: a record without a key could never be
+  // compacted, so it is refused (as Kafka does). This is the one produce path that decodes records.
+  if (isCompacted(log.currentConfig)) assertKeysPresent(bytes);
   const appended = await log.appendAsLeader(bytes, validated, SINGLE_NODE_LEADER_EPOCH);
   return {
     baseOffset: appended.baseOffset,

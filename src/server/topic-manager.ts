@@ -48,6 +48,8 @@ export class TopicManager {
       dataDir: config.dataDir,
       logger,
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
+      cleanerBackoffMs: config.int('log.cleaner.backoff.ms'),
+      cleanerDedupeBufferBytes: config.int('log.cleaner.dedupe.buffer.size'),
     });
     const manager = new TopicManager(config, registry, logs, logger);
     await manager.reconcile();

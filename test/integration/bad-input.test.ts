@@ -136,6 +136,16 @@ describe('bad input gets a typed error and the broker keeps serving', () => {
     await brokerStillServes();
   });
 
+  it('a record without a key is refused on a compacted topic', async () => {
+    await rpc.call('admin', 'CreateTopics', { topics: [{ name: 'compacted', numPartitions: 1, configs: { 'cleanup.policy': 'compact' } }] });
+    expect(await partitionError('compacted', 0, encodeRecordBatch([{ key: 'k', value: 'v' }, { value: 'no key' }]))).toBe('INVALID_RECORD');
+    const ok = await rpc.call('produce', 'Produce', produceReq('compacted', 0, encodeRecordBatch([{ key: 'k', value: 'v' }])));
+    expect(ok.topics[0].partitions[0]).toMatchObject({ error: null, baseOffset: 0 });
+    const bad = await rpc.call('admin', 'CreateTopics', { topics: [{ name: 'bad-ratio', numPartitions: 1, configs: { 'min.cleanable.dirty.ratio': '1.5' } }] });
+    expect(bad.topics[0].error.code).toBe('INVALID_CONFIG');
+    await brokerStillServes();
+  });
+
   it('producing to the internal namespace is refused', async () => {
     expect(await partitionError('__consumer_offsets', 0, encodeRecordBatch([{ value: 'x' }]))).toBe('INVALID_TOPIC');
     await brokerStillServes();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { TOPIC_CONFIGS, toLogConfig } from '../../../src/config/topic-configs.js';
+import { validateTopicConfigs } from '../../../src/config/broker-config.js';
 import type { ConfigValue } from '../../../src/config/config-def.js';
 import { FerryError } from '../../../src/protocol/errors.js';
 import { DEFAULT_LOG_CONFIG, validateLogConfig } from '../../../src/storage/log-config.js';
@@ -80,11 +81,11 @@ describe('LogManager and the log cleaner', () => {
     const defaults = toLogConfig(values);
     expect(defaults).toMatchObject({ minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, deleteRetentionMs: 86_400_000, cleanupPolicy: 'delete' });
     expect(() => validateLogConfig({ ...DEFAULT_LOG_CONFIG, ...defaults })).not.toThrow();
-    values.set('cleanup.policy', 'delete,compact');
-    values.set('min.cleanable.dirty.ratio', '0.1');
+    // Overrides arrive as strings and are parsed and range-checked by the schema (a double in [0, 1]).
+    for (const [k, v] of validateTopicConfigs({ 'cleanup.policy': 'delete,compact', 'min.cleanable.dirty.ratio': '0.1' })) values.set(k, v);
     expect(toLogConfig(values)).toMatchObject({ cleanupPolicy: 'compact,delete', minCleanableDirtyRatio: 0.1 });
-    values.set('min.cleanable.dirty.ratio', '1.5');
-    expect(() => toLogConfig(values)).toThrowError(/min.cleanable.dirty.ratio/);
+    expect(() => validateTopicConfigs({ 'min.cleanable.dirty.ratio': '1.5' })).toThrowError(/min.cleanable.dirty.ratio/);
+    expect(() => validateTopicConfigs({ 'min.cleanable.dirty.ratio': 'half' })).toThrowError(/min.cleanable.dirty.ratio/);
     expect(() => validateLogConfig({ ...DEFAULT_LOG_CONFIG, minCleanableDirtyRatio: -1 })).toThrowError(FerryError);
   });
 });
