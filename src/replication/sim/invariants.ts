@@ -3,7 +3,7 @@
 // property; the runner prints the seed and the trace.
 //
 //   election safety      at most one leader per term
-//   one vote per term    a node's durable votedFor never changes within a term
+//   one vote per term    a node never grants (on the wire) or persists two votes in one term
 //   log matching         same (index, term) ⇒ same entry, and same term at index-1 (so, by
 //                        induction, the same prefix)
 //   leader completeness  a new leader's log holds every entry known committed (above its snapshot)
@@ -30,6 +30,7 @@ function violated(property: string, detail: string): never {
 export class InvariantChecker {
   private readonly leaders = new Map<Term, NodeId>();
   private readonly votes = new Map<NodeId, { term: Term; votedFor: NodeId | null }>();
+  private readonly grants = new Map<string, NodeId>();
   private readonly entries = new Map<string, { digest: string; prevTerm: Term | undefined }>();
   /** index → committed entry (term + digest). */
   readonly committed = new Map<LogIndex, { term: Term; digest: string }>();
@@ -46,6 +47,16 @@ export class InvariantChecker {
 
   leaderOf(term: Term): NodeId | undefined {
     return this.leaders.get(term);
+  }
+
+  /** Observed on the wire: whatever a node remembers, it must never grant two votes in one term. */
+  onVoteGranted(node: NodeId, term: Term, candidate: NodeId): void {
+    const key = `${node}:${term}`;
+    const previous = this.grants.get(key);
+    if (previous !== undefined && previous !== candidate) {
+      violated('one vote per term', `node ${node} granted term ${term} to ${previous} and to ${candidate}`);
+    }
+    this.grants.set(key, candidate);
   }
 
   onHardState(node: NodeId, term: Term, votedFor: NodeId | null): void {

@@ -13,10 +13,11 @@
 // Invariants (invariants.ts) are checked after every step throughout.
 
 import { strict as assert } from 'node:assert';
-import type { NodeId, RaftConfig } from '../raft/index.js';
+import type { NodeId } from '../raft/index.js';
 import { SeededRandom } from '../raft/index.js';
 import { encodeCommand } from './kv-state-machine.js';
-import { SimCluster } from './sim-cluster.js';
+import type { SimCluster } from './sim-cluster.js';
+import { buildCluster } from './sim-setup.js';
 import type { NetworkWeather } from './sim-network.js';
 
 export interface RunOptions {
@@ -50,8 +51,6 @@ const ACTION_GAP_MAX_MS = 60;
 const CLIENT_RETRY_MS = 20;
 const CLIENT_ATTEMPTS_MAX = 4;
 
-const SIM_TIMING = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50, requestRetryMs: 100 };
-
 export function runSeed(options: RunOptions): RunResult {
   const random = new SeededRandom(options.seed);
   const nodeCount = options.nodes || (random.chance(0.5) ? 3 : 5);
@@ -60,9 +59,8 @@ export function runSeed(options: RunOptions): RunResult {
     snapshotIntervalEntries: 4 + random.nextInt(30),
     snapshotChunkBytes: 32 + random.nextInt(256),
   };
-  const voters = Array.from({ length: nodeCount }, (_, i) => i + 1);
-  const configFor = (id: NodeId): RaftConfig => ({ id, voters, ...SIM_TIMING, ...limits });
-  const cluster = new SimCluster(random, configFor, nodeCount, randomWeather(random), 1 + random.nextInt(random.chance(0.5) ? 10 : 60));
+  const fsyncMaxMs = 1 + random.nextInt(random.chance(0.5) ? 10 : 60);
+  const cluster = buildCluster({ random, nodes: nodeCount, limits, weather: randomWeather(random), fsyncMaxMs });
   let proposals = 0;
   let healed = false;
   let leaderHint: NodeId | null = null;

@@ -234,6 +234,7 @@ export class SimCluster {
 
   private send(message: RaftMessage): void {
     this.stats.messages++;
+    if (message.type === 'vote_response' && message.granted && !message.preVote) this.checker.onVoteGranted(message.from, message.term, message.to);
     const delays = this.network.route(message);
     if (delays.length === 0) this.trace.add({ at: this.now, kind: 'msg', message, fate: 'drop' });
     if (delays.length > 1) this.trace.add({ at: this.now, kind: 'msg', message, fate: 'dup' });
