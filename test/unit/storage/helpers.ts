@@ -37,3 +37,12 @@ export async function append(log: PartitionLog, buf: Buffer, epoch = 0) {
 export async function openLog(dir: string, overrides: Partial<LogConfig> = {}): Promise<PartitionLog> {
   return PartitionLog.open({ dir, topic: 't', partition: 0, config: config(overrides), logger: silent });
 }
+
+/** Polls `condition` until true (every 10 ms, up to `timeoutMs`): timers under load fire late. */
+export async function eventually(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

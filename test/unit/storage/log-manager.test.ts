@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { LogManager } from '../../../src/storage/log-manager.js';
 import { parsePartitionDirName } from '../../../src/storage/segment-files.js';
-import { append, batch, config, silent, tempDir } from './helpers.js';
+import { append, batch, config, silent, tempDir, eventually } from './helpers.js';
 
 describe('LogManager', () => {
   it('parses partition directory names at the last dash', () => {
@@ -31,13 +31,11 @@ describe('LogManager', () => {
     expect(logs.map((l) => `${l.topic}/${l.partition}`).sort()).toEqual(['a-1/0', 'orders-eu.v1/0', 'orders-eu.v1/1', 'plain/2']);
     expect(m2.get('orders-eu.v1', 1)!.logEndOffset).toBe(2);
     expect(m2.get('plain', 2)!.logEndOffset).toBe(3);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fs.existsSync(join(dataDir, 'gone-0.1234-delete'))).toBe(false);
+    await eventually(() => !fs.existsSync(join(dataDir, 'gone-0.1234-delete')));
 
     await m2.deleteTopic('orders-eu.v1');
     expect(m2.get('orders-eu.v1', 0)).toBeUndefined();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fs.readdirSync(dataDir).filter((n) => n.startsWith('orders-eu.v1'))).toEqual([]);
+    await eventually(() => fs.readdirSync(dataDir).filter((n) => n.startsWith('orders-eu.v1')).length === 0);
     await m2.shutdown();
   });
 

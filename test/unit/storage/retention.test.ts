@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../../../src/protocol/errors.js';
-import { append, batch, openLog, tempDir } from './helpers.js';
+import { append, batch, openLog, tempDir, eventually } from './helpers.js';
 
 describe('retention', () => {
   it('deletes whole segments older than retention.ms, moves the log start, never the active one', async () => {
@@ -20,8 +20,7 @@ describe('retention', () => {
     expect((await log.read(newStart, 100)).records.length).toBeGreaterThan(0);
     // Renamed to .deleted first, unlinked after file.delete.delay.ms.
     expect(fs.readdirSync(dir).some((n) => n.endsWith('.deleted'))).toBe(true);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(fs.readdirSync(dir).some((n) => n.endsWith('.deleted'))).toBe(false);
+    await eventually(() => !fs.readdirSync(dir).some((n) => n.endsWith('.deleted')));
     expect(fs.existsSync(join(dir, '00000000000000000000.log'))).toBe(false);
     // Everything old: still keeps the active segment.
     await log.deleteOldSegments(10_000_000);
