@@ -14,7 +14,8 @@
  *
  * The answer carries the member's epoch and, when the member must learn it (on join, when its
  * epoch or assignment changed, or when its owned partitions differ from its assignment), the
- * partitions it should own now.
+ * partitions it should own now. Mid-handover the heartbeat interval shrinks to
+ * HANDOVER_HEARTBEAT_INTERVAL_MS so the handover does not wait a full interval per step.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import type { CoordinatorResult, HeartbeatRequest, HeartbeatResponse } from './api.js';
@@ -28,6 +29,11 @@ import { equals, fromList, isEmpty, minus, toJson, toList, union } from './topic
 export const GROUP_ID_CHARS_MAX = 255;
 export const SESSION_TIMEOUT_MS_MIN = 500;
 export const SESSION_TIMEOUT_MS_MAX = 30 * 60_000;
+/**
+ * Heartbeat interval told to a member while it is mid-handover (revoking, or waiting for partitions
+ * others still hold), ms: its next heartbeat is what moves the handover on, so it comes sooner.
+ */
+export const HANDOVER_HEARTBEAT_INTERVAL_MS = 200;
 /** Used when a member sends rebalance_timeout_ms = 0 (Kafka's max.poll.interval.ms default). */
 export const DEFAULT_REBALANCE_TIMEOUT_MS = 300_000;
 
@@ -204,10 +210,12 @@ function finish(shard: ShardContext, w: Writer, group: Group, member: Member, re
   writeCurrent(shard, w, group, member.id, next, nowMs);
   const c = member.current;
   const send = joining || changed || c.epoch !== req.memberEpoch || !equals(owned, c.assigned);
+  let intervalMs = Math.max(1, Math.min(shard.config.heartbeatIntervalMs, Math.floor(member.subscription.sessionTimeoutMs / 3)));
+  if (c.state !== 'stable') intervalMs = Math.min(intervalMs, HANDOVER_HEARTBEAT_INTERVAL_MS);
   return {
     memberId: member.id,
     memberEpoch: c.epoch,
-    heartbeatIntervalMs: Math.max(1, Math.min(shard.config.heartbeatIntervalMs, Math.floor(member.subscription.sessionTimeoutMs / 3))),
+    heartbeatIntervalMs: intervalMs,
     hasAssignment: send,
     assignment: send ? toList(c.assigned) : [],
   };

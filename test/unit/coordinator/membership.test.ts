@@ -54,10 +54,12 @@ describe('group membership and incremental handover', () => {
     a.join();
     converge(h, [a], 'g');
     const b = new SimMember(h, 'g', { topics: ['orders'] });
-    b.join();
+    const joined = b.join();
     expect(b.owned.size).toBe(0); // everything is still a's
+    expect(joined.heartbeatIntervalMs).toBe(200); // waiting for partitions: heartbeat sooner
     const res = a.beat();
     expect(res.hasAssignment).toBe(true);
+    expect(res.heartbeatIntervalMs).toBe(200); // revoking: the acknowledgement should come soon
     expect(a.owned.size).toBe(6); // told to drop 6, keeps 6 the whole time
     b.beat();
     expect(b.owned.size).toBe(0); // a has not confirmed yet
