@@ -141,7 +141,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.wakeWaiters();
     });
     this.source = membership;
-    if (this.options.enableAutoCommit) g.committer.startAuto(this.options.autoCommitIntervalMs, () => this.committable());
+    // Outside membership (joining, rejoining) a commit would only be rejected: skip those ticks.
+    if (this.options.enableAutoCommit) g.committer.startAuto(this.options.autoCommitIntervalMs, () => (membership.memberEpoch > 0 ? this.committable() : []));
     membership.start(this.listener);
   }
 
