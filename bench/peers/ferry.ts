@@ -1,0 +1,151 @@
+/**
+ * Ferry through its own SDK (src/client), driven exactly like the peers. Server: `node
+ * dist/cmd/ferry.js broker` on 127.0.0.1:<free port> with a temp data dir and `--flush-mode always`
+ * (fsync before the ack, group commit) or `os` (written to the OS, never fsynced by the broker).
+ * One target is one topic with `--partitions` partitions; producers use `sendBatch()` per chunk with
+ * acks=all (the same as acks=1 on one node, and what the cluster runs will use), the consumer
+ * assigns every partition from the earliest offset and reads batch by batch (`eachBatch`), with the
+ * fetch sizes the Ferry bench measured fastest (bench/topic-reader.ts).
+ *
+ * HOOK, Ferry 3-node RF 3 acks=all cluster: `ferryRf3` below is listed so the report shows the
+ * missing row; it is skipped until a cluster can be started. To add it: implement startServer to
+ * start three brokers (one ServerProcess each, pid of the first as the CPU root or sum all three),
+ * return their addresses joined by ',' as the endpoint, create topics with replication factor 3,
+ * and flip `supported`.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ferry } from '../../src/client/index.js';
+import { freePort, makeServerDir, ServerProcess } from './servers.js';
+import type { ClientConfig, PeerAdmin, PeerConsumer, PeerProducer, PeerSystem, ServerHandle, ValuesSink } from './types.js';
+
+const FERRY_CLI = fileURLToPath(new URL('../../cmd/ferry.js', import.meta.url));
+/** Fetch sizes as in bench/topic-reader.ts (1 MiB per partition measured fastest). */
+const FETCH_MAX_BYTES = 64 * 2 ** 20;
+const PARTITION_FETCH_MAX_BYTES = 2 ** 20;
+
+function client(endpoint: string, id: string): Ferry {
+  return new Ferry({ bootstrap: endpoint.split(','), clientId: `ferry-peer-bench-${id}` });
+}
+
+export const ferry: PeerSystem = {
+  name: 'ferry',
+  clientPackage: 'ferry SDK (src/client)',
+
+  durability(mode) {
+    return mode === 'fsync'
+      ? { supported: true, description: 'flush.mode=always: fsync before the ack (group commit), acks=all' }
+      : { supported: true, description: 'flush.mode=os: written to the OS before the ack, fsync left to the OS, acks=all' };
+  },
+
+  async startServer(mode, opts): Promise<ServerHandle> {
+    const dir = await makeServerDir('ferry');
+    const port = await freePort();
+    const endpoint = `127.0.0.1:${port}`;
+    const flushMode = mode === 'fsync' ? 'always' : 'os';
+    return ServerProcess.start(
+      {
+        name: 'ferry',
+        command: process.execPath,
+        args: [...(opts.nodeArgs ?? []), FERRY_CLI, 'broker', '--data-dir', join(dir, 'data'), '--port', String(port), '--flush-mode', flushMode, '--log-level', 'warn'],
+        dir,
+        probe: async () => {
+          const probe = new Ferry({ bootstrap: endpoint, requestTimeoutMs: 1000, retry: { retries: 0 } });
+          try {
+            await probe.admin().listTopics();
+          } finally {
+            await probe.close().catch(() => undefined);
+          }
+        },
+      },
+      endpoint,
+    );
+  },
+
+  async openAdmin(config: ClientConfig): Promise<PeerAdmin> {
+    const f = client(config.endpoint, 'admin');
+    return {
+      async createTargets(base) {
+        await f.admin().createTopics([{ name: base, partitions: config.partitions }]);
+        return [base];
+      },
+      async deleteTargets(targets) {
+        await f.admin().deleteTopics(targets);
+      },
+      async close() {
+        await f.close();
+      },
+    };
+  },
+
+  async openProducer(config: ClientConfig): Promise<PeerProducer> {
+    const f = client(config.endpoint, `producer-${process.pid}`);
+    const producer = f.producer({ acks: -1 });
+    return {
+      async sendChunk(target, values) {
+        await producer.sendBatch(
+          target,
+          values.map((value) => ({ value })),
+        );
+      },
+      async close() {
+        await producer.close().catch(() => undefined);
+        await f.close();
+      },
+    };
+  },
+
+  async openConsumer(config: ClientConfig): Promise<PeerConsumer> {
+    const f = client(config.endpoint, `consumer-${process.pid}`);
+    const consumer = f.consumer({ autoOffsetReset: 'earliest', fetchMaxBytes: FETCH_MAX_BYTES, maxPartitionFetchBytes: PARTITION_FETCH_MAX_BYTES });
+    let running: Promise<void> | undefined;
+    return {
+      async start(targets: string[], sink: ValuesSink, opts) {
+        // Learn partition counts (and leaders) before the clock starts.
+        const described = await f.admin().describeTopics(targets);
+        consumer.assign(described.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition }))));
+        const values: Uint8Array[] = [];
+        running = consumer.run({
+          eachBatch: ({ records }) => {
+            values.length = records.length;
+            for (let i = 0; i < records.length; i++) values[i] = records[i]!.value ?? EMPTY;
+            sink(values);
+          },
+        });
+        running.catch((err: unknown) => opts.onError(err));
+      },
+      async close() {
+        await consumer.stop().catch(() => undefined);
+        await running?.catch(() => undefined);
+        await consumer.close().catch(() => undefined);
+        await f.close();
+      },
+    };
+  },
+
+  async serverVersion() {
+    const rev = await new Promise<string>((resolve) => {
+      const git = spawn('git', ['rev-parse', '--short', 'HEAD'], { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      git.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      git.on('close', () => resolve(out.trim() || 'unknown'));
+      git.on('error', () => resolve('unknown'));
+    });
+    return `main@${rev}`;
+  },
+};
+
+const EMPTY = new Uint8Array(0);
+
+/** The clearly marked hook for the replicated comparison (see the top of this file). */
+export const ferryRf3: PeerSystem = {
+  ...ferry,
+  name: 'ferry-rf3',
+  durability(mode) {
+    return { supported: false, description: `3-node RF 3 acks=all cluster (flush.mode=${mode === 'fsync' ? 'always' : 'os'}): not runnable yet, hook in bench/peers/ferry.ts` };
+  },
+  async startServer() {
+    throw new Error('Ferry 3-node cluster: not implemented yet (hook in bench/peers/ferry.ts)');
+  },
+};
