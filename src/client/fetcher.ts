@@ -25,6 +25,9 @@ import type { ResolvedConsumerOptions } from './options.js';
 import { backoffMs } from './retry.js';
 import type { ConsumerRecord, OffsetSpec } from './types.js';
 
+/** Concurrent fetch requests to one broker, each for a share of the partitions it leads. */
+export const FETCH_REQUESTS_PER_BROKER = 2;
+
 export class PartitionState {
   /** Next offset to fetch; meaningful only when `reset` is null. */
   fetchOffset = -1;
@@ -158,7 +161,13 @@ export class Fetcher {
       list.push(s);
     }
     if (toReset.length > 0) this.resetOffsets(toReset);
-    for (const [address, states] of byAddress) this.fetchFrom(address, states);
+    for (const [address, states] of byAddress) {
+      // Split a broker's partitions over up to FETCH_REQUESTS_PER_BROKER requests, so one set's result is
+      // decoded and processed while the other's is read and shipped (a single fetch in flight
+      // leaves both sides idle half the time).
+      const requests = Math.min(FETCH_REQUESTS_PER_BROKER, states.length);
+      for (let r = 0; r < requests; r++) this.fetchFrom(address, states.filter((_, i) => i % requests === r));
+    }
     if (unknownLeader.size > 0) {
       this.ctx.metadata.refresh(unknownLeader).then(
         () => this.arm(0),
