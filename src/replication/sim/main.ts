@@ -57,11 +57,15 @@ function main(): void {
   const failures: RunResult[] = [];
   let events = 0;
   let simMs = 0;
+  let recoveryMaxMs = 0;
+  let committed = 0;
   let lastProgress = started;
   for (const [i, seed] of seeds.entries()) {
     const r = runSeed({ seed, nodes: args.nodes, steps: args.steps });
     events += r.events;
     simMs += r.simMs;
+    committed += r.committed;
+    recoveryMaxMs = Math.max(recoveryMaxMs, r.recoveryMs);
     if (!r.ok) {
       failures.push(r);
       if (failures.length <= FAILURES_PRINTED_MAX) printFailure(args, r);
@@ -77,7 +81,8 @@ function main(): void {
   const failed = failures.length === 0 ? '' : ` (seeds ${failures.slice(0, 20).map((f) => f.seed).join(', ')}${failures.length > 20 ? ', …' : ''})`;
   process.stdout.write(
     `sim: ${seeds.length} runs in ${seconds.toFixed(2)} s (${(seeds.length / seconds).toFixed(0)} runs/s, ` +
-      `${(events / seconds / 1e6).toFixed(2)}M events/s, ${(simMs / 1000).toFixed(0)} simulated s), ` +
+      `${(events / seconds / 1e6).toFixed(2)}M events/s, ${(simMs / 1000).toFixed(0)} simulated s, ` +
+      `${committed} entries committed, slowest recovery after heal ${recoveryMaxMs} ms), ` +
       `${failures.length} failures${failed}\n`,
   );
   process.exitCode = failures.length === 0 ? 0 : 1;

@@ -40,6 +40,8 @@ export interface RunResult {
   readonly elections: number;
   readonly crashes: number;
   readonly snapshotsInstalled: number;
+  /** Simulated ms from healing to the liveness proposal applied everywhere (-1 if never). */
+  readonly recoveryMs: number;
 }
 
 /** After the heal, a leader must be elected and a proposal committed everywhere within this. */
@@ -132,9 +134,10 @@ export function runSeed(options: RunOptions): RunResult {
     cluster.network.weather = { dropProbability: 0, duplicateProbability: 0, delayMinMs: 1, delayMaxMs: 10 };
     for (const id of cluster.voters) if (cluster.host(id) === null) cluster.start(id);
     cluster.trace.note(cluster.now, null, 'HEAL ALL: liveness phase');
+    const healedAt = cluster.now;
     checkLiveness(cluster, random, options.seed);
     cluster.checker.checkCommittedDurable(cluster.disks);
-    return result(options.seed, nodeCount, cluster, true);
+    return { ...result(options.seed, nodeCount, cluster, true), recoveryMs: cluster.now - healedAt };
   } catch (error) {
     const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
     return { ...result(options.seed, nodeCount, cluster, false), error: message, trace: cluster.trace.format() };
@@ -219,6 +222,6 @@ function result(seed: number, nodes: number, cluster: SimCluster, ok: boolean): 
   return {
     seed, ok, nodes, simMs: cluster.now, events: cluster.stats.events,
     committed: cluster.checker.committed.size, elections: cluster.stats.elections,
-    crashes: cluster.stats.crashes, snapshotsInstalled: cluster.stats.snapshotsInstalled,
+    crashes: cluster.stats.crashes, snapshotsInstalled: cluster.stats.snapshotsInstalled, recoveryMs: -1,
   };
 }
