@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parsePropertiesFile } from '../config/broker-config.js';
 import { ErrorCode, FerryError } from '../protocol/errors.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { writeFileAtomically } from '../util/atomic-file.js';
 
 export interface DataDirClaim {
   clusterId: string;
@@ -63,7 +63,7 @@ export async function claimDataDir(dataDir: string, nodeId: number, logger: Logg
     clusterId = meta['cluster.id'] ?? '';
   } else {
     clusterId = randomBytes(16).toString('base64url');
-    await writeFileAtomic(metaPath, `# written by Ferry at first start; do not edit\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
+    await writeFileAtomically(metaPath, `# written by Ferry at first start; do not edit\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
     logger.info({ clusterId, nodeId, dataDir }, 'initialised a new data directory');
   }
   return {

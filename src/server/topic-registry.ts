@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { writeFileAtomically } from '../util/atomic-file.js';
 import { SerialQueue } from '../util/serial-queue.js';
 
 export interface TopicRecord {
@@ -91,7 +91,7 @@ export class TopicRegistry {
       const result = change();
       try {
         const file: RegistryFile = { version: 1, topics: this.list() };
-        await writeFileAtomic(this.path, JSON.stringify(file, null, 2));
+        await writeFileAtomically(this.path, JSON.stringify(file, null, 2));
       } catch (err) {
         this.topics.clear();
         for (const [k, v] of before) this.topics.set(k, v);

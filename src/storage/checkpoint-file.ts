@@ -13,40 +13,18 @@
  * coalesced: if several are requested while one runs, only the newest contents is written next.
  */
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { ATOMIC_TMP_SUFFIX, fsyncDir, writeFileAtomically } from '../util/atomic-file.js';
+
+export { fsyncDir, writeFileAtomically };
 
 export const CHECKPOINT_VERSION = 0;
 /** Temp files end with this; a partition's loader removes leftovers from a crash. */
-export const CHECKPOINT_TMP_SUFFIX = '.tmp';
+export const CHECKPOINT_TMP_SUFFIX = ATOMIC_TMP_SUFFIX;
 
 export class CheckpointCorruptError extends Error {
   constructor(path: string, why: string) {
     super(`checkpoint ${path} is corrupt: ${why}`);
     this.name = 'CheckpointCorruptError';
-  }
-}
-
-/** Replaces `path` atomically with `data` (see file comment). */
-export async function writeFileAtomically(path: string, data: string): Promise<void> {
-  const tmp = join(dirname(path), `${basename(path)}${CHECKPOINT_TMP_SUFFIX}`);
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, path);
-  await fsyncDir(dirname(path));
-}
-
-/** Makes a directory's entries (creations, renames, unlinks) durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -1,12 +1,17 @@
 /**
- * Atomic small-file replace: write a temp file, fsync it, rename over the target, fsync the
+ * Atomic small-file replace: write `<name>.tmp`, fsync it, rename it over the target, fsync the
  * directory. After a crash the target holds either the old or the new contents, never a mix.
+ * Callers serialise writes to one path (the temp name is fixed, so a crash leaves at most one
+ * leftover, which the next write overwrites).
  */
 import { promises as fsp } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+/** Temp files end with this; loaders may remove leftovers from a crash. */
+export const ATOMIC_TMP_SUFFIX = '.tmp';
+
+export async function writeFileAtomically(path: string, data: string | Buffer): Promise<void> {
+  const tmp = join(dirname(path), `${basename(path)}${ATOMIC_TMP_SUFFIX}`);
   const fh = await fsp.open(tmp, 'w');
   try {
     await fh.writeFile(data);
@@ -15,10 +20,15 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
     await fh.close();
   }
   await fsp.rename(tmp, path);
-  const dir = await fsp.open(dirname(path), 'r');
+  await fsyncDir(dirname(path));
+}
+
+/** Makes a directory's entries (creations, renames, unlinks) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
   try {
-    await dir.sync();
+    await fh.sync();
   } finally {
-    await dir.close();
+    await fh.close();
   }
 }
