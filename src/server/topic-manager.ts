@@ -2,7 +2,7 @@
  * Topics on this broker: the registry (what exists, with which overrides) joined with the log
  * manager (the partition logs on disk) and the broker's config (topic defaults, limits).
  *
- * Every topic change goes through one SerialQueue, so a create racing a delete of the same name
+ * Every topic change goes through one SerialExecutor, so a create racing a delete of the same name
  * cannot leave the registry and the logs disagreeing. Start-up reconciles the two: the registry wins.
  */
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import type { ConfigValue } from '../config/config-def.js';
 import { toLogConfig, TOPIC_CONFIG_BY_NAME, TOPIC_CONFIGS } from '../config/topic-configs.js';
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { LogManager, type LogConfig, type PartitionLog } from '../storage/index.js';
-import { SerialQueue } from '../util/serial-queue.js';
+import { SerialExecutor } from '../util/serial-executor.js';
 import { isInternalTopic, validateTopicName, validateUserTopicName } from './topic-names.js';
 import { TopicRegistry, type TopicRecord } from './topic-registry.js';
 
@@ -32,7 +32,7 @@ export interface EffectiveConfigEntry {
 }
 
 export class TopicManager {
-  private readonly changes = new SerialQueue();
+  private readonly changes = new SerialExecutor();
   private readonly changeListeners: Array<() => void> = [];
 
   private constructor(

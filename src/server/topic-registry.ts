@@ -1,7 +1,7 @@
 /**
  * The single-node broker's topic catalogue: name, id, partition count, replication factor and the
  * topic's config overrides. Persisted as `<data.dir>/__cluster/topics.json`, rewritten atomically
- * on every change (writes go through one SerialQueue). It is the source of truth at start-up: logs
+ * on every change (writes go through one SerialExecutor). It is the source of truth at start-up: logs
  * for a listed topic that are missing are created, log directories of topics not listed are removed.
  * (The replicated-cluster issue replaces this file with the Raft metadata log.)
  */
@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../util/atomic-file.js';
-import { SerialQueue } from '../util/serial-queue.js';
+import { SerialExecutor } from '../util/serial-executor.js';
 
 export interface TopicRecord {
   name: string;
@@ -30,7 +30,7 @@ export const CLUSTER_DIR_NAME = '__cluster';
 
 export class TopicRegistry {
   private readonly topics = new Map<string, TopicRecord>();
-  private readonly writes = new SerialQueue();
+  private readonly writes = new SerialExecutor();
 
   private constructor(private readonly path: string) {}
 

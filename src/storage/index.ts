@@ -19,7 +19,7 @@ export { LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from './lea
 export type { EpochEntry } from './leader-epoch-cache.js';
 export { CheckpointFile, CheckpointCorruptError, writeFileAtomically, fsyncDir } from './checkpoint-file.js';
 export { GroupCommit } from './group-commit.js';
-export { SerialExecutor } from './serial-executor.js';
+export { SerialExecutor } from '../util/serial-executor.js';
 export { StorageResources } from './storage-resources.js';
 export type { StorageResourceLimits } from './storage-resources.js';
 export { offsetFileName, parsePartitionDirName, parseSegmentLogName, partitionDirName } from './segment-files.js';

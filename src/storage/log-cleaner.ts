@@ -30,7 +30,7 @@ import { DEFAULT_DEDUPE_BUFFER_BYTES, OffsetMap } from './offset-map.js';
 import type { PartitionLog } from './partition-log.js';
 import { SEGMENT_OFFSET_SPAN_MAX } from './segment.js';
 import { discardCleaned } from './segment-swap.js';
-import { SerialExecutor } from './serial-executor.js';
+import { SerialExecutor } from '../util/serial-executor.js';
 
 export const CHECKPOINT_CLEANER_OFFSET = 'cleaner-offset-checkpoint';
 

@@ -33,7 +33,7 @@ import { floorSegment, readBatches } from './log-reader.js';
 import { segmentsToDelete } from './retention.js';
 import { Segment, type SegmentOptions } from './segment.js';
 import { DELETED_DIR_SUFFIX } from './segment-files.js';
-import { SerialExecutor } from './serial-executor.js';
+import { SerialExecutor } from '../util/serial-executor.js';
 import { installSwapped, promoteCleanedToSwap } from './segment-swap.js';
 import { StorageResources } from './storage-resources.js';
 import { checkFollowerBatches } from './follower-batches.js';
