@@ -21,6 +21,7 @@ export const PROTO_FILES = [
   'ferry/v1/fetch.proto',
   'ferry/v1/admin.proto',
   'ferry/v1/group.proto',
+  'ferry/v1/replication.proto',
 ];
 
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -42,7 +43,7 @@ export function protoRoot(): string {
   throw new Error('cannot find the proto/ directory next to the Ferry installation');
 }
 
-export type FerryProto = AdminProto & FetchProto & GroupProto & MetadataProto & ProduceProto;
+export type FerryProto = AdminProto & FetchProto & GroupProto & MetadataProto & ProduceProto & import('../generated/replication.js').ProtoGrpcType;
 
 let cached: { packageDefinition: protoLoader.PackageDefinition; proto: FerryProto } | undefined;
 
