@@ -22,6 +22,7 @@ export const PROTO_FILES = [
   'ferry/v1/admin.proto',
   'ferry/v1/group.proto',
   'ferry/v1/replication.proto',
+  'ferry/v1/raft.proto',
 ];
 
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -43,7 +44,8 @@ export function protoRoot(): string {
   throw new Error('cannot find the proto/ directory next to the Ferry installation');
 }
 
-export type FerryProto = AdminProto & FetchProto & GroupProto & MetadataProto & ProduceProto & import('../generated/replication.js').ProtoGrpcType;
+export type FerryProto = AdminProto & FetchProto & GroupProto & MetadataProto & ProduceProto & import('../generated/replication.js').ProtoGrpcType
+  & import('../generated/raft.js').ProtoGrpcType;
 
 let cached: { packageDefinition: protoLoader.PackageDefinition; proto: FerryProto } | undefined;
 
