@@ -2,8 +2,8 @@
  * Ferry through its own SDK (src/client), driven exactly like the peers. Server: `node
  * dist/cmd/ferry.js broker` on 127.0.0.1:<free port> with a temp data dir and `--flush-mode always`
  * (fsync before the ack, group commit) or `os` (written to the OS, never fsynced by the broker).
- * One target is one topic with `--partitions` partitions; producers use `sendBatch()` per chunk with
- * acks=all (the same as acks=1 on one node, and what the cluster runs will use), the consumer
+ * One target is one topic with `--partitions` partitions; producers use `sendBatch()` per chunk
+ * (`send()` per value when paced, see openProducer) with acks=all (the same as acks=1 on one node, and what the cluster runs will use), the consumer
  * assigns every partition from the earliest offset and reads batch by batch (`eachBatch`), with the
  * fetch sizes the Ferry bench measured fastest (bench/topic-reader.ts).
  *
@@ -35,8 +35,8 @@ export const ferry: PeerSystem = {
 
   durability(mode) {
     return mode === 'fsync'
-      ? { supported: true, description: 'flush.mode=always: fsync before the ack (group commit), acks=all' }
-      : { supported: true, description: 'flush.mode=os: written to the OS before the ack, fsync left to the OS, acks=all' };
+      ? { supported: true, setting: 'flush.mode=always', description: 'flush.mode=always: fsync before the ack (group commit), acks=all' }
+      : { supported: true, setting: 'flush.mode=os', description: 'flush.mode=os: written to the OS before the ack, fsync left to the OS, acks=all' };
   },
 
   async startServer(mode, opts): Promise<ServerHandle> {
@@ -79,15 +79,15 @@ export const ferry: PeerSystem = {
     };
   },
 
-  async openProducer(config: ClientConfig): Promise<PeerProducer> {
+  async openProducer(config: ClientConfig, opts): Promise<PeerProducer> {
     const f = client(config.endpoint, `producer-${process.pid}`);
     const producer = f.producer({ acks: -1 });
     return {
       async sendChunk(target, values) {
-        await producer.sendBatch(
-          target,
-          values.map((value) => ({ value })),
-        );
+        // As bench/produce-worker.ts: sendBatch() for throughput, send() per value when paced (the
+        // SDK's own batching then decides what leaves together, as in an application).
+        if (opts.paced) await Promise.all(values.map((value) => producer.send({ topic: target, value })));
+        else await producer.sendBatch(target, values.map((value) => ({ value })));
       },
       async close() {
         await producer.close().catch(() => undefined);
@@ -143,7 +143,8 @@ export const ferryRf3: PeerSystem = {
   ...ferry,
   name: 'ferry-rf3',
   durability(mode) {
-    return { supported: false, description: `3-node RF 3 acks=all cluster (flush.mode=${mode === 'fsync' ? 'always' : 'os'}): not runnable yet, hook in bench/peers/ferry.ts` };
+    const flush = `flush.mode=${mode === 'fsync' ? 'always' : 'os'}`;
+    return { supported: false, setting: `RF 3, ${flush}`, description: `3-node RF 3 acks=all cluster (${flush}): not runnable yet, hook in bench/peers/ferry.ts` };
   },
   async startServer() {
     throw new Error('Ferry 3-node cluster: not implemented yet (hook in bench/peers/ferry.ts)');

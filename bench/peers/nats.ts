@@ -37,8 +37,8 @@ export const nats: PeerSystem = {
 
   durability(mode) {
     return mode === 'fsync'
-      ? { supported: false, description: 'nats-server 2.9 has no fsync-per-write setting (sync_interval/sync_always came in 2.10)' }
-      : { supported: true, description: 'JetStream file store (default): written to the OS before the publish ack, fsync on a background timer' };
+      ? { supported: false, setting: 'n/a', description: 'nats-server 2.9 has no fsync-per-write setting (sync_interval/sync_always came in 2.10)' }
+      : { supported: true, setting: 'file store, default sync', description: 'JetStream file store (defaults): written to the OS before the publish ack, fsync on a background timer' };
   },
 
   async startServer(_mode, _opts): Promise<ServerHandle> {
@@ -97,7 +97,7 @@ export const nats: PeerSystem = {
     };
   },
 
-  async openProducer(config: ClientConfig): Promise<PeerProducer> {
+  async openProducer(config: ClientConfig, _opts): Promise<PeerProducer> {
     const nc = await open(config.endpoint);
     const js = nc.jetstream();
     return {
@@ -159,6 +159,6 @@ export const nats: PeerSystem = {
 
   async serverVersion() {
     const { stdout } = await promisify(execFile)('nats-server', ['--version']);
-    return /v(\S+)/.exec(stdout)?.[1] ?? stdout.trim();
+    return /\bv(\d\S*)/.exec(stdout)?.[1] ?? stdout.trim();
   },
 };

@@ -22,6 +22,8 @@ export interface PeerOptions {
   count: number;
   /** e2e: seconds of sending per rate (count = rate × seconds). */
   e2eSeconds: number;
+  /** e2e: seconds sent at the rate before latency is recorded. */
+  e2eWarmupSeconds: number;
   e2eProducers: number;
   /** Ferry partitions per topic; streams/queues for the others. */
   partitions: number;
@@ -38,11 +40,17 @@ export interface PeerOptions {
 }
 
 /** A smoke run: enough to see every path work, far too short to mean anything. */
-const QUICK = { count: 20_000, e2eSeconds: 1, runs: 1 };
+const QUICK = { count: 20_000, e2eSeconds: 1, e2eWarmupSeconds: 0, runs: 1 };
 
 function parseCount(value: string): number {
   const n = Number(value.replace(/[,_]/g, ''));
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function parseNonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
   return n;
 }
 
@@ -69,11 +77,12 @@ export function parsePeerArgs(argv: string[], defaultOut: string): PeerOptions {
     .option('--rates <list>', 'e2e send rates, values/s (10k ok)', parseCounts, [10_000, 50_000, 100_000])
     .option('--count <n>', 'values per produce/consume run', parseCount, 1_000_000)
     .option('--e2e-seconds <s>', 'seconds of sending per e2e rate', parseCount, 10)
+    .option('--e2e-warmup-seconds <s>', 'e2e: seconds at the rate before latency is recorded', parseNonNegative, 2)
     .option('--e2e-producers <n>', 'producer processes in e2e runs', parseCount, 1)
     .option('--partitions <n>', 'Ferry partitions per topic; Redis streams / JetStream streams / RabbitMQ queues', parseCount, 1)
     .option('--runs <n>', 'runs per cell (report: median, min–max)', parseCount, 3)
     .option('--chunk <n>', 'values per producer call', parseCount, 500)
-    .option('--quick', `smoke run: --count ${QUICK.count}, --e2e-seconds ${QUICK.e2eSeconds}, --runs 1; report to the results folder, not bench/RESULTS.md`, false)
+    .option('--quick', `smoke run: --count ${QUICK.count}, --e2e-seconds ${QUICK.e2eSeconds}, --e2e-warmup-seconds 0, --runs 1; report to the results folder, not bench/RESULTS.md`, false)
     .addOption(new Option('--redis-relaxed <fsync>', 'Redis appendfsync in os mode').choices(['no', 'everysec']).default('no'))
     .option('--profile-ferry <dir>', 'write V8 CPU profiles of the Ferry broker and Ferry client workers here')
     .option('--no-install', 'do not apt-get install missing peers (fail instead)')
@@ -87,6 +96,7 @@ export function parsePeerArgs(argv: string[], defaultOut: string): PeerOptions {
     const given = (name: string) => program.getOptionValueSource(name) === 'cli';
     if (!given('count')) opts.count = QUICK.count;
     if (!given('e2eSeconds')) opts.e2eSeconds = QUICK.e2eSeconds;
+    if (!given('e2eWarmupSeconds')) opts.e2eWarmupSeconds = QUICK.e2eWarmupSeconds;
     if (!given('runs')) opts.runs = QUICK.runs;
   }
   if (opts.workloads.includes('e2e') && opts.sizes.some((s) => s < 8)) program.error('e2e needs sizes >= 8: each value carries an 8-byte send stamp');

@@ -9,7 +9,8 @@
  * on a ~1 ms timer: values due within the same millisecond leave together.
  *
  * Consumer: reads until `expected` values arrived (or `idleTimeoutMs` passed without one); with
- * `stamped`, records receipt time − stamp for every value.
+ * `stamped`, records receipt time − stamp for every value sent after the warm-up (JIT, connection
+ * and cache warm-up would otherwise dominate the tail of a short run).
  */
 import { selfCpuSeconds } from './cpu.js';
 import { encodeHistogram, newHistogram } from '../histogram.js';
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
   const system = await loadSystem(config.system);
   if (config.role === 'produce') {
-    const producer = await system.openProducer(config.client);
+    const producer = await system.openProducer(config.client, { paced: config.ratePerSec !== undefined });
     try {
       const result = await produce(config, producer);
       send({ type: 'done', result });
@@ -151,12 +152,17 @@ async function consume(config: ConsumerConfig, consumer: PeerConsumer): Promise<
   let finish: ((complete: boolean) => void) | undefined;
   let failure: unknown;
   const finished = new Promise<boolean>((resolve) => (finish = resolve));
+  /** Stamps before this (ns, CLOCK_MONOTONIC) belong to the warm-up; set at the start signal. */
+  let recordFromNs = Infinity;
   const sink = (values: Uint8Array[]) => {
     const nowNs = config.stamped ? Number(process.hrtime.bigint()) : 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       bytes += v.length;
-      if (config.stamped && v.length >= 8) histogram.recordValue(Math.max(0, Math.round((nowNs - stampOf(v)) / 1000)));
+      if (config.stamped && v.length >= 8) {
+        const stampNs = stampOf(v);
+        if (stampNs >= recordFromNs) histogram.recordValue(Math.max(0, Math.round((nowNs - stampNs) / 1000)));
+      }
     }
     count += values.length;
     lastValueMs = performance.now();
@@ -176,6 +182,7 @@ async function consume(config: ConsumerConfig, consumer: PeerConsumer): Promise<
   const progress = setInterval(() => send({ type: 'progress', count }), PROGRESS_INTERVAL_MS);
   const cpuStart = selfCpuSeconds();
   const startMs = performance.now();
+  recordFromNs = Number(process.hrtime.bigint()) + config.warmupMs * 1e6;
   lastValueMs = startMs;
   if (!config.live) await consumer.start(config.targets, sink, opts);
   const idle = setInterval(() => {

@@ -46,8 +46,8 @@ export const rabbitmq: PeerSystem = {
 
   durability(mode) {
     return mode === 'fsync'
-      ? { supported: true, description: 'durable classic queue, persistent messages, publisher confirms (confirm after the message store fsyncs)' }
-      : { supported: true, weaker: true, description: 'durable classic queue, transient messages, publisher confirms: kept in memory only (no setting writes to the OS without fsync)' };
+      ? { supported: true, setting: 'persistent + confirms', description: 'durable classic queue, persistent messages, publisher confirms (confirm after the message store fsyncs)' }
+      : { supported: true, weaker: true, setting: 'transient + confirms (memory only)', description: 'durable classic queue, transient messages, publisher confirms: kept in memory only (no setting writes persistent messages to the OS without fsync)' };
   },
 
   async startServer(_mode, _opts): Promise<ServerHandle> {
@@ -112,7 +112,7 @@ export const rabbitmq: PeerSystem = {
     };
   },
 
-  async openProducer(config: ClientConfig): Promise<PeerProducer> {
+  async openProducer(config: ClientConfig, _opts): Promise<PeerProducer> {
     const conn = await open(config.endpoint);
     const ch: ConfirmChannel = await conn.createConfirmChannel();
     const options = { persistent: persistent(config.mode) };

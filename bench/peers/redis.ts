@@ -43,10 +43,14 @@ export const redis: PeerSystem = {
   name: 'redis',
   clientPackage: 'ioredis',
 
-  durability(mode) {
-    return mode === 'fsync'
-      ? { supported: true, description: 'AOF appendfsync always: fsync before replying (group commit per event-loop turn)' }
-      : { supported: true, description: 'AOF appendfsync no (or everysec with --redis-relaxed): written to the OS before replying, fsync left to the OS' };
+  durability(mode, opts) {
+    const fsync = appendfsync(mode, opts);
+    if (fsync === 'always') return { supported: true, setting: 'appendfsync always', description: 'AOF, appendfsync always: fsync before replying (one fsync per event-loop turn covers a whole pipeline)' };
+    return {
+      supported: true,
+      setting: `appendfsync ${fsync}`,
+      description: fsync === 'no' ? 'AOF, appendfsync no: written to the OS before replying, fsync left to the OS' : 'AOF, appendfsync everysec: written to the OS before replying, fsync once a second in the background',
+    };
   },
 
   async startServer(mode, opts): Promise<ServerHandle> {
@@ -107,7 +111,7 @@ export const redis: PeerSystem = {
     };
   },
 
-  async openProducer(config: ClientConfig): Promise<PeerProducer> {
+  async openProducer(config: ClientConfig, _opts): Promise<PeerProducer> {
     const c = client(config.endpoint);
     await c.connect();
     return {

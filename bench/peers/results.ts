@@ -26,7 +26,9 @@ export interface CellKey {
 }
 
 export interface CellResult extends CellKey {
-  /** When the system fsyncs in this cell (stated beside every figure). */
+  /** The durability setting in a few words (stated beside every figure). */
+  setting: string;
+  /** When the system fsyncs in this cell, in a sentence. */
   durability: string;
   /** The setting keeps less than the others in its mode. */
   weaker?: boolean;

@@ -44,7 +44,7 @@ function shape(opts: PeerOptions, key: CellKey): { producers: number; consumers:
     case 'consume-cold':
       return { producers: 0, consumers: 1, count: opts.count };
     case 'e2e':
-      return { producers: opts.e2eProducers, consumers: 1, count: Math.round((key.rate ?? 0) * opts.e2eSeconds) };
+      return { producers: opts.e2eProducers, consumers: 1, count: Math.round((key.rate ?? 0) * (opts.e2eWarmupSeconds + opts.e2eSeconds)) };
   }
 }
 
@@ -65,10 +65,11 @@ function runOne(ctx: CellContext, key: CellKey, run: number, label: string): Pro
 }
 
 async function runSystemMode(opts: PeerOptions, system: PeerSystem, mode: DurabilityMode, record: (c: CellResult) => Promise<void>): Promise<void> {
-  const durability = system.durability(mode);
+  const durability = system.durability(mode, { redisRelaxed: opts.redisRelaxed });
   const keys = cellsFor(opts, system.name, mode);
   const base = (key: CellKey): CellResult => ({
     ...key,
+    setting: durability.setting,
     durability: durability.description,
     ...(durability.weaker ? { weaker: true } : {}),
     ...shape(opts, key),

@@ -23,7 +23,9 @@ export type DurabilityMode = (typeof DURABILITY_MODES)[number];
 export interface Durability {
   /** False: the system has no setting for this mode here; the cell is skipped with `description` as the reason. */
   supported: boolean;
-  /** When it fsyncs, stated beside every figure (e.g. "appendfsync always: fsync before reply"). */
+  /** The setting in a few words, shown beside every figure (e.g. "appendfsync always"). */
+  setting: string;
+  /** When it fsyncs, in a sentence, for the durability table. */
   description: string;
   /** True when the setting keeps less than the others in its mode (e.g. messages only in memory). */
   weaker?: boolean;
@@ -52,6 +54,11 @@ export interface PeerAdmin {
   createTargets(base: string): Promise<string[]>;
   deleteTargets(targets: string[]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ProducerOptions {
+  /** e2e: a few values per call, every millisecond, latency matters more than batching. */
+  paced: boolean;
 }
 
 export interface PeerProducer {
@@ -83,10 +90,10 @@ export interface PeerSystem {
   name: SystemName;
   /** The well-known Node client used, for the report. */
   clientPackage: string;
-  durability(mode: DurabilityMode): Durability;
+  durability(mode: DurabilityMode, opts: ServerStartOptions): Durability;
   startServer(mode: DurabilityMode, opts: ServerStartOptions): Promise<ServerHandle>;
   openAdmin(config: ClientConfig): Promise<PeerAdmin>;
-  openProducer(config: ClientConfig): Promise<PeerProducer>;
+  openProducer(config: ClientConfig, opts: ProducerOptions): Promise<PeerProducer>;
   openConsumer(config: ClientConfig): Promise<PeerConsumer>;
   /** Server version string, read from the installed binary. */
   serverVersion(): Promise<string>;

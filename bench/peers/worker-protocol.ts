@@ -35,6 +35,8 @@ export interface ConsumerConfig extends CommonConfig {
   live: boolean;
   /** Values carry an 8-byte send stamp: record end-to-end latency. */
   stamped: boolean;
+  /** Values stamped within this long after the start are counted but left out of the latency histogram. */
+  warmupMs: number;
   /** Give up after this long without a value (the run then reports how far it got). */
   idleTimeoutMs: number;
 }

@@ -7,7 +7,8 @@
  * - consume: `count` values are written first (not timed), then one consumer process reads them all
  *   from the first record. consume-cold also syncs and drops the page cache before reading.
  * - e2e: a consumer and `e2eProducers` paced producers run together at a fixed total rate for
- *   `e2eSeconds`; latency = receipt − scheduled send time (worker-protocol.ts, peer-worker.ts).
+ *   `e2eWarmupSeconds` + `e2eSeconds`; latency = receipt − scheduled send time, for values sent
+ *   after the warm-up (worker-protocol.ts, peer-worker.ts). msgs/s is the rate achieved overall.
  *
  * Around every measured phase the server's process-tree CPU time is sampled (cpu.ts); clients
  * report their own. A client process near 100% of a core is noted as the bottleneck.
@@ -72,7 +73,8 @@ function producerConfigs(ctx: CellContext, targets: string[], size: number, tota
 }
 
 function consumerConfig(ctx: CellContext, targets: string[], expected: number, live: boolean, workerId: number): ConsumerConfig {
-  return { role: 'consume', workerId, system: ctx.system.name, client: ctx.client, targets, expected, live, stamped: live, idleTimeoutMs: IDLE_TIMEOUT_MS };
+  const warmupMs = live ? ctx.opts.e2eWarmupSeconds * 1000 : 0;
+  return { role: 'consume', workerId, system: ctx.system.name, client: ctx.client, targets, expected, live, stamped: live, warmupMs, idleTimeoutMs: IDLE_TIMEOUT_MS };
 }
 
 interface Measured {
@@ -198,7 +200,7 @@ export async function runConsume(ctx: CellContext, size: number, run: number, la
 }
 
 export async function runE2e(ctx: CellContext, size: number, rate: number, run: number, label: string): Promise<CellRun> {
-  const total = Math.round(rate * ctx.opts.e2eSeconds);
+  const total = Math.round(rate * (ctx.opts.e2eWarmupSeconds + ctx.opts.e2eSeconds));
   const targets = await ctx.admin.createTargets(targetBase('e2e', size, run));
   const producers = producerConfigs(ctx, targets, size, total, ctx.opts.e2eProducers, rate).map((c, i) => ({ ...c, workerId: i + 1 }));
   // The consumer first: it subscribes before the producers send anything.
