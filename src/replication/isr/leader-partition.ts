@@ -277,10 +277,16 @@ export class LeaderPartition {
     this.maybeAdvanceHw(effects);
   }
 
-  /** Kafka's isFollowerInSync: at least at the HW and at the start of this leader epoch. */
+  /**
+   * Kafka's isFollowerInSync — at least at the HW and at the start of this leader epoch — plus
+   * "caught up" by the same rule the shrink uses. Without the last condition a follower far behind
+   * the LEO but past a frozen HW (ISR below min.insync.replicas, KIP-966) would be added and shrunk
+   * out again on the next tick, over and over.
+   */
   private maybeExpandIsr(progress: FollowerProgress, nowMs: number, effects: LeaderEffects): void {
     if (this.isrState.pending || this.isrState.committed.includes(progress.brokerId)) return;
     if (progress.logEndOffset < this.hw || progress.logEndOffset < this.epochStartOffset) return;
+    if (!progress.isCaughtUp(this.leaderEnd, nowMs, this.config.replicaLagTimeMaxMs)) return;
     effects.alterPartition = this.propose('expand', [...this.isrState.committed, progress.brokerId], nowMs);
   }
 
