@@ -26,6 +26,10 @@ function send(message: WorkerMessage): void {
   process.send?.(message);
 }
 
+// The parent is gone (Ctrl-C, crash): nobody will read our results, so stop now.
+process.on('disconnect', () => process.exit(finishedCleanly ? 0 : 1));
+let finishedCleanly = false;
+
 const started = new Promise<void>((resolve) => {
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'start') resolve();
@@ -217,7 +221,10 @@ function stampOf(v: Uint8Array): number {
 }
 
 main().then(
-  () => process.disconnect?.(),
+  () => {
+    finishedCleanly = true;
+    process.disconnect?.();
+  },
   (err: unknown) => {
     send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     process.exitCode = 1;

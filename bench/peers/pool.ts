@@ -11,6 +11,8 @@ import type { ParentMessage, WorkerConfig, WorkerMessage, WorkerResult } from '.
 const WORKER_SCRIPT = fileURLToPath(new URL('./peer-worker.js', import.meta.url));
 /** A worker that has not connected after this long fails the run. */
 const READY_TIMEOUT_MS = 60_000;
+/** How long close() waits for a worker to exit by itself before SIGTERM. */
+const CLOSE_GRACE_MS = 3_000;
 
 export class WorkerPool {
   private readonly children: ChildProcess[] = [];
@@ -74,9 +76,16 @@ export class WorkerPool {
     return this.results;
   }
 
-  close(): void {
-    for (const child of this.children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    }
+  /** Lets finished workers close their clients and exit (CPU profiles are written on exit), then ends the rest. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        const timer = setTimeout(() => child.kill('SIGTERM'), CLOSE_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
   }
 }

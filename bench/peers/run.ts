@@ -94,12 +94,13 @@ async function runSystemMode(opts: PeerOptions, system: PeerSystem, mode: Durabi
   try {
     for (const key of keys) {
       const cell = base(key);
+      const runNotes: string[][] = [];
       for (let run = 1; run <= opts.runs; run++) {
         const label = `${cellKey(key)} ${run}/${opts.runs}`;
         try {
           const { result, notes } = await runOne(ctx, key, run, label);
           cell.runs.push(result);
-          for (const n of notes) if (!cell.notes.includes(n)) cell.notes.push(n);
+          runNotes.push(notes);
           const f = result.figures;
           process.stderr.write(`${label}: ${Object.entries(f).map(([k, v]) => `${k}=${v}`).join('  ')}\n`);
         } catch (err) {
@@ -109,6 +110,7 @@ async function runSystemMode(opts: PeerOptions, system: PeerSystem, mode: Durabi
         }
       }
       cell.summary = summarizeRuns(cell.runs);
+      cell.notes = mergeNotes(runNotes);
       await record(cell);
     }
   } finally {
@@ -116,6 +118,32 @@ async function runSystemMode(opts: PeerOptions, system: PeerSystem, mode: Durabi
     await server.stop();
     process.stderr.write(`${system.name} ${mode}: server stopped\n`);
   }
+}
+
+/**
+ * One line per observation over all runs of a cell: "client-bound: producer process 0 at 97% of a
+ * core" from three runs becomes "... at up to 99% of a core (3 of 3 runs)".
+ */
+function mergeNotes(runNotes: string[][]): string[] {
+  const runs = runNotes.length;
+  const groups = new Map<string, { count: number; share: number }>();
+  const order: string[] = [];
+  for (const notes of runNotes) {
+    for (const note of notes) {
+      const m = /^(.*) at (\d+)% of a core$/.exec(note);
+      const key = m ? m[1]! : note.replace(/: [\d,]+ of [\d,]+ msgs\/s$/, '');
+      const g = groups.get(key) ?? { count: 0, share: 0 };
+      if (!groups.has(key)) order.push(key);
+      g.count++;
+      g.share = Math.max(g.share, m ? Number(m[2]) : 0);
+      groups.set(key, g);
+    }
+  }
+  if (runs === 1) return runNotes[0] ?? [];
+  return order.map((key) => {
+    const g = groups.get(key)!;
+    return `${key}${g.share > 0 ? ` at up to ${g.share}% of a core` : ''} (${g.count} of ${runs} runs)`;
+  });
 }
 
 function summaryLine(c: CellResult): string {

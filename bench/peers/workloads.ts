@@ -162,7 +162,7 @@ export async function runProduce(ctx: CellContext, size: number, producers: numb
       notes: clientBoundNotes(m.results),
     };
   } finally {
-    pool.close();
+    await pool.close();
     await ctx.admin.deleteTargets(targets).catch(() => undefined);
   }
 }
@@ -173,7 +173,7 @@ export async function runConsume(ctx: CellContext, size: number, run: number, la
   const reader = new WorkerPool([consumerConfig(ctx, targets, ctx.opts.count, false, 0)], ctx.workerExecArgv);
   try {
     const written = await measure(ctx, writers, `${label} pre-writing`, 'produce');
-    writers.close();
+    await writers.close();
     const problem = failures(written.results);
     if (problem) throw new Error(`pre-writing: ${problem}`);
     if (cold) await dropPageCache();
@@ -193,8 +193,8 @@ export async function runConsume(ctx: CellContext, size: number, run: number, la
       notes: [...clientBoundNotes(m.results), ...(cold ? ['page cache dropped before reading (sync; drop_caches=3); in-process caches of the server are not'] : [])],
     };
   } finally {
-    writers.close();
-    reader.close();
+    await writers.close();
+    await reader.close();
     await ctx.admin.deleteTargets(targets).catch(() => undefined);
   }
 }
@@ -243,7 +243,7 @@ export async function runE2e(ctx: CellContext, size: number, rate: number, run: 
       notes,
     };
   } finally {
-    pool.close();
+    await pool.close();
     await ctx.admin.deleteTargets(targets).catch(() => undefined);
   }
 }
