@@ -1,12 +1,12 @@
 /**
- * Command-line options of `npm run bench -- produce|consume|e2e [options]`, parsed with commander.
+ * Command-line options of `npm run bench -- produce|consume|e2e|group [options]`, parsed with commander.
  * Counts accept `2000000`, `2,000,000`, `2_000_000` or `2e6`. Everything parsed here is written
  * verbatim into the result JSON, so a figure can always be traced to how it was produced.
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import type { FlushMode } from './broker-process.js';
 
-export type WorkloadName = 'produce' | 'consume' | 'e2e';
+export type WorkloadName = 'produce' | 'consume' | 'e2e' | 'group';
 
 export interface BenchOptions {
   workload: WorkloadName;
@@ -24,8 +24,10 @@ export interface BenchOptions {
   json?: string;
   /** consume: read this existing topic instead of pre-writing one. */
   topic?: string;
-  /** e2e: total records per second over all producers; absent = as fast as possible. */
+  /** e2e: total records per second over all producers; absent = as fast as possible. group: the steady stream's rate (default 20000). */
   rate?: number;
+  /** group: member processes in the consumer group. */
+  members: number;
   /** SDK call the producers use: per-record send() promises, or sendBatch() of `chunk` records. */
   api: 'send' | 'batch';
   /** Records per sendBatch() call (api=batch). */
@@ -56,8 +58,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   let parsed: BenchOptions | undefined;
   const program = new Command()
     .name('npm run bench --')
-    .description('Ferry benchmarks: produce throughput + ack latency, consume throughput, end-to-end latency')
-    .addArgument(new Argument('<workload>', 'produce | consume | e2e').choices(['produce', 'consume', 'e2e']))
+    .description('Ferry benchmarks: produce throughput + ack latency, consume throughput, end-to-end latency, consumer groups')
+    .addArgument(new Argument('<workload>', 'produce | consume | e2e | group').choices(['produce', 'consume', 'e2e', 'group']))
     .option('--bootstrap <hosts>', 'use this broker (HOST:PORT[,...]); default: start a private broker')
     .option('--message-size <bytes>', 'value size in bytes', parseCount, 100)
     .option('--count <n>', 'records per run', parseCount, 1_000_000)
@@ -70,7 +72,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('--runs <n>', 'repeat the measurement N times; report median/min/max', parseCount, 1)
     .option('--json <file>', 'result file (default bench/results/<workload>-<timestamp>.json)')
     .option('--topic <name>', 'consume: read this existing topic instead of pre-writing one')
-    .option('--rate <msgs>', 'e2e: fixed total send rate, records/s', parseCount)
+    .option('--rate <msgs>', 'e2e: fixed total send rate, records/s; group: rate of the failover/join stream (default 20000)', parseCount)
+    .option('--members <n>', 'group: consumer-group member processes (>= 2: one is killed)', parseCount, 3)
     .addOption(new Option('--api <api>', 'producer SDK call: send (one promise per record) or batch (sendBatch of --chunk records)').choices(['send', 'batch']).default('batch'))
     .option('--chunk <n>', 'records per sendBatch() call with --api batch', parseCount, 500)
     .showHelpAfterError()
@@ -83,6 +86,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     program.error('e2e needs --message-size >= 8: each value carries an 8-byte send timestamp');
   }
   if (parsed.topic !== undefined && parsed.workload !== 'consume') program.error('--topic applies to the consume workload only');
-  if (parsed.rate !== undefined && parsed.workload !== 'e2e') program.error('--rate applies to the e2e workload only');
+  if (parsed.rate !== undefined && parsed.workload !== 'e2e' && parsed.workload !== 'group') program.error('--rate applies to the e2e and group workloads only');
+  if (parsed.workload === 'group' && parsed.members < 2) program.error('group needs --members >= 2: the failover kills one');
+  if (parsed.workload === 'group' && parsed.messageSize < 6) program.error('group needs --message-size >= 6: stream values carry a 6-byte sequence number');
   return parsed;
 }

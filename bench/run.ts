@@ -1,5 +1,5 @@
 /**
- * Entry of `npm run bench -- produce|consume|e2e [options]` (compiled to dist/bench/run.js; run
+ * Entry of `npm run bench -- produce|consume|e2e|group [options]` (compiled to dist/bench/run.js; run
  * `npm run build` first). Starts a private broker unless --bootstrap is given, runs the workload
  * --runs times, prints the table to stdout and writes the JSON report. Progress goes to stderr.
  * Exits 1 if a run fails; the private broker is stopped in every case.
@@ -11,6 +11,7 @@ import { parseBenchArgs } from './options.js';
 import { defaultJsonPath, machineInfo, renderTable, summarizeRuns, writeReport, type BenchReport, type RunResult } from './report.js';
 import { benchConsume, prepareConsume } from './workloads/consume.js';
 import { benchE2e } from './workloads/e2e.js';
+import { benchGroup, prepareGroup } from './workloads/group.js';
 import { benchProduce } from './workloads/produce.js';
 
 async function main(): Promise<void> {
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const runs: RunResult[] = [];
   try {
     const consumeTarget = opts.workload === 'consume' ? await prepareConsume(ctx) : undefined;
+    const groupTarget = opts.workload === 'group' ? await prepareGroup(ctx) : undefined;
     for (let run = 1; run <= opts.runs; run++) {
       let result: RunResult;
       switch (opts.workload) {
@@ -46,6 +48,9 @@ async function main(): Promise<void> {
           break;
         case 'e2e':
           result = await benchE2e(ctx, run);
+          break;
+        case 'group':
+          result = await benchGroup(ctx, groupTarget!, run);
           break;
       }
       runs.push(result);
