@@ -83,7 +83,7 @@ export function renderTable(report: BenchReport): string {
 }
 
 function fmt(n: number): string {
-  if (Number.isInteger(n) && Math.abs(n) >= 1000) return n.toLocaleString('en-US');
+  if (Number.isInteger(n)) return n.toLocaleString('en-US'); // counts stay counts (0, not 0.000)
   if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
   return n.toFixed(Math.abs(n) >= 100 ? 1 : 3);
 }
