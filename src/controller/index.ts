@@ -13,3 +13,4 @@ export { alterPartitionErrorCode, type AlterPartitionRequest, type AlterPartitio
 export type {
   CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicSpec, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
 } from './topic-control.js';
+export { MetadataStateMachine, type ImageListener } from './metadata-state-machine.js';
