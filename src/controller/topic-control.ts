@@ -173,9 +173,9 @@ export function createPartitions(batch: MetadataBatch, req: CreatePartitionsRequ
       const brokers = placeableBrokers(batch.view);
       checkReplicationFactor(rf, brokers);
       // Continue from partition 0's preferred leader when it is still placeable, so the rotation goes on.
+      // (placeableBrokers is sorted by id, as placeReplicas indexes it.)
       const first = brokers.indexOf(topic.partitions[0]!.replicas[0]!);
-      const sorted = [...brokers].sort((a, b) => a - b);
-      const start = first >= 0 ? sorted.indexOf(brokers[first]!) : random.nextInt(brokers.length);
+      const start = first >= 0 ? first : random.nextInt(brokers.length);
       const assignment = placeReplicas({ brokers, partitions: item.count, replicationFactor: rf, start, shift: random.nextInt(brokers.length) });
       if (!req.validateOnly) {
         for (let p = current; p < item.count; p++) {

@@ -29,6 +29,11 @@ export class Harness {
     this.controller = new QuorumController({ config: cfg, random: new SeededRandom(seed), image: MetadataImage.EMPTY, now: 0 });
   }
 
+  /** A new active controller takes over from the committed log (sessions start fresh). */
+  failover(seed: number): void {
+    this.controller = new QuorumController({ config: this.cfg, random: new SeededRandom(seed), image: this.replay(), now: this.now });
+  }
+
   get image(): MetadataImage {
     return this.controller.image;
   }
