@@ -9,7 +9,8 @@
  * Keys and values are views into `buf` (decodeBatch is zero-copy; gzip batches decode into their own
  * buffer). CRCs are checked; a corrupt batch throws FerryError(CORRUPT_MESSAGE).
  */
-import { batchLastOffset, decodeRecordsInto, iterateBatches, type RecordFactory } from '../protocol/record-batch.js';
+import { batchLastOffset, iterateBatches } from '../protocol/record-batch.js';
+import { decodeRecordsInto, type RecordFactory } from '../protocol/record-decoder.js';
 import { ConsumerRecord } from './types.js';
 
 /** Where the next fetch of a partition starts after `buf`: header reads only, no record decoding. */

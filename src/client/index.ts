@@ -53,4 +53,4 @@ export type {
   TopicPartition,
   TopicPartitionOffset,
 } from './types.js';
-export type { HeaderInput } from '../protocol/record-batch.js';
+export type { HeaderInput } from '../protocol/record-builder.js';

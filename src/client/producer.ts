@@ -13,7 +13,7 @@
  * fire without awaiting should bound their outstanding sends (or await `producer.waitForBuffer()`).
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
-import type { RecordInput } from '../protocol/record-batch.js';
+import type { RecordInput } from '../protocol/record-builder.js';
 import type { ClientContext } from './context.js';
 import { BatchDelivery, SingleDelivery, type DeliveryTarget } from './delivery.js';
 import { closedError, toFerryError } from './errors.js';

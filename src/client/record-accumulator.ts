@@ -15,7 +15,7 @@
  * Memory: `bufferedBytes` counts every batch from creation until it completes (sent and answered
  * or failed); the producer makes `send()` wait while it exceeds buffer.memory.
  */
-import { RecordBatchBuilder, type BatchOptions, type RecordInput } from '../protocol/record-batch.js';
+import { RecordBatchBuilder, type BatchOptions, type RecordInput } from '../protocol/record-builder.js';
 import type { DeliveryTarget } from './delivery.js';
 import type { Partitioner } from './partitioner.js';
 

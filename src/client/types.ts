@@ -5,7 +5,7 @@
  * (`batch.size` → `batchSize`, `linger.ms` → `lingerMs`). Every limit carries its unit in its name.
  * Validation of these lives in `options.ts`.
  */
-import type { HeaderInput } from '../protocol/record-batch.js';
+import type { HeaderInput } from '../protocol/record-builder.js';
 
 /** The subset of pino's API the SDK logs through; pass a pino logger or anything shaped like it. */
 export interface Logger {

@@ -25,7 +25,9 @@ import { CONSUMER_OFFSETS_TOPIC, groupPartition } from '../coordinator/group-par
 import { decodeRecord, encodeRecord, type CoordinatorRecord } from '../coordinator/records.js';
 import { GroupCoordinatorShard } from '../coordinator/shard.js';
 import { ErrorCode, FerryError } from '../protocol/errors.js';
-import { decodeBatch, encodeRecordBatch, iterateBatches, validateBatches } from '../protocol/record-batch.js';
+import { iterateBatches, validateBatches } from '../protocol/record-batch.js';
+import { encodeRecordBatch } from '../protocol/record-builder.js';
+import { decodeBatch } from '../protocol/record-decoder.js';
 import type { PartitionLog } from '../storage/index.js';
 import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { TopicManager } from './topic-manager.js';

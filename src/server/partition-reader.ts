@@ -6,7 +6,8 @@
 import type { FetchPartitionResult } from '../generated/ferry/v1/FetchPartitionResult.js';
 import type { Record } from '../generated/ferry/v1/Record.js';
 import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
-import { decodeBatch, iterateBatches, batchLastOffset } from '../protocol/record-batch.js';
+import { iterateBatches, batchLastOffset } from '../protocol/record-batch.js';
+import { decodeBatch } from '../protocol/record-decoder.js';
 import type { PartitionLog } from '../storage/index.js';
 import { asFerryError } from './grpc-errors.js';
 import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';

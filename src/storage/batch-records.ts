@@ -16,20 +16,7 @@
  * for codecs this build cannot decompress (only none and gzip). Callers decide what that means.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  BATCH_HEADER_BYTES,
-  Compression,
-  LOG_OVERHEAD_BYTES,
-  OFFSET_ATTRIBUTES,
-  OFFSET_BATCH_LENGTH,
-  OFFSET_CRC,
-  OFFSET_RECORD_COUNT,
-  batchBaseOffset,
-  batchCrcMatches,
-  batchSizeAt,
-  computeBatchCrc,
-  iterateBatches,
-} from '../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, Compression, LOG_OVERHEAD_BYTES, OFFSET_ATTRIBUTES, OFFSET_BATCH_LENGTH, OFFSET_CRC, OFFSET_RECORD_COUNT, batchBaseOffset, batchCrcMatches, batchSizeAt, computeBatchCrc, iterateBatches } from '../protocol/record-batch.js';
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { readVarint, type Cursor } from '../protocol/varint.js';
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { encodeRecordBatch } from '../../src/protocol/record-builder.js';
 import { startBroker, type BrokerHandle } from '../helpers/broker.js';
 import { errorCodeOf, rawClients, type RawClients } from '../helpers/grpc.js';
 

@@ -5,7 +5,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeBatch, encodeRecordBatch, iterateBatches } from '../../src/protocol/record-batch.js';
+import { iterateBatches } from '../../src/protocol/record-batch.js';
+import { encodeRecordBatch } from '../../src/protocol/record-builder.js';
+import { decodeBatch } from '../../src/protocol/record-decoder.js';
 import { startBroker, type BrokerHandle } from '../helpers/broker.js';
 import { errorCodeOf, rawClients, type RawClients } from '../helpers/grpc.js';
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ferry, ErrorCode, type ConsumerRecord } from '../../../src/client/index.js';
 import { decodeFetchedRecords } from '../../../src/client/fetch-decoder.js';
-import { encodeRecordBatch, stampBatch } from '../../../src/protocol/record-batch.js';
+import { stampBatch } from '../../../src/protocol/record-batch.js';
+import { encodeRecordBatch } from '../../../src/protocol/record-builder.js';
 import { startFakeBroker, type FakeBroker } from './fake-broker.js';
 
 let broker: FakeBroker | undefined;

@@ -4,7 +4,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadFerryProto } from '../../../src/protocol/grpc-definitions.js';
-import { batchSizeAt, decodeBatch, iterateBatches, stampBatch, type DecodedRecord } from '../../../src/protocol/record-batch.js';
+import { batchSizeAt, iterateBatches, stampBatch } from '../../../src/protocol/record-batch.js';
+import { decodeBatch, type DecodedRecord } from '../../../src/protocol/record-decoder.js';
 import type { ProduceRequest__Output } from '../../../src/generated/ferry/v1/ProduceRequest.js';
 import type { FetchRequest__Output } from '../../../src/generated/ferry/v1/FetchRequest.js';
 import type { WireError } from '../../../src/protocol/errors.js';

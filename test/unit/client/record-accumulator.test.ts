@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordAccumulator } from '../../../src/client/record-accumulator.js';
 import { DefaultPartitioner } from '../../../src/client/partitioner.js';
 import type { DeliveryTarget } from '../../../src/client/delivery.js';
-import { decodeBatch } from '../../../src/protocol/record-batch.js';
+import { decodeBatch } from '../../../src/protocol/record-decoder.js';
 
 const sink: DeliveryTarget = { done() {}, fail() {} };
 const value = 'x'.repeat(100);

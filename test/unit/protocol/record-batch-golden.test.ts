@@ -8,16 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from '../../../src/protocol/crc32c.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
-import {
-  BATCH_HEADER_BYTES,
-  RecordBatchBuilder,
-  batchCrcMatches,
-  decodeBatch,
-  readBatchHeader,
-  validateBatches,
-  type BatchHeader,
-  type DecodedBatch,
-} from '../../../src/protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, batchCrcMatches, readBatchHeader, validateBatches, type BatchHeader } from '../../../src/protocol/record-batch.js';
+import { RecordBatchBuilder } from '../../../src/protocol/record-builder.js';
+import { decodeBatch, type DecodedBatch } from '../../../src/protocol/record-decoder.js';
 import { ferryError, hex } from './helpers.js';
 
 const LIMITS = { maxBatchBytes: 1 << 20 };

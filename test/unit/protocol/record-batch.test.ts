@@ -1,29 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FerryError } from '../../../src/protocol/errors.js';
-import {
-  BATCH_HEADER_BYTES,
-  OFFSET_ATTRIBUTES,
-  OFFSET_CRC,
-  RecordBatchBuilder,
-  batchBaseOffset,
-  batchCrcMatches,
-  batchLastOffset,
-  batchMaxTimestamp,
-  batchPartitionLeaderEpoch,
-  batchRecordCount,
-  batchSizeAt,
-  decodeBatch,
-  encodeRecordBatch,
-  iterateBatches,
-  readBatchHeader,
-  readInt64,
-  stampBatch,
-  stampLogAppendTime,
-  validateBatches,
-  writeInt64,
-  type RecordInput,
-} from '../../../src/protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, OFFSET_ATTRIBUTES, OFFSET_CRC, batchBaseOffset, batchCrcMatches, batchLastOffset, batchMaxTimestamp, batchPartitionLeaderEpoch, batchRecordCount, batchSizeAt, iterateBatches, readBatchHeader, readInt64, stampBatch, stampLogAppendTime, validateBatches, writeInt64 } from '../../../src/protocol/record-batch.js';
+import { RecordBatchBuilder, encodeRecordBatch, type RecordInput } from '../../../src/protocol/record-builder.js';
+import { decodeBatch } from '../../../src/protocol/record-decoder.js';
 import { ferryError, fixCrc } from './helpers.js';
 
 const LIMITS = { maxBatchBytes: 64 << 20 };

@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FerryError } from '../../../src/protocol/errors.js';
-import {
-  BATCH_HEADER_BYTES,
-  OFFSET_ATTRIBUTES,
-  OFFSET_BASE_TIMESTAMP,
-  OFFSET_BATCH_LENGTH,
-  OFFSET_CRC,
-  OFFSET_LAST_OFFSET_DELTA,
-  OFFSET_MAGIC,
-  OFFSET_RECORD_COUNT,
-  batchCrcMatches,
-  decodeBatch,
-  encodeRecordBatch,
-  stampBatch,
-  stampLogAppendTime,
-  validateBatches,
-  type BatchOptions,
-} from '../../../src/protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, OFFSET_ATTRIBUTES, OFFSET_BASE_TIMESTAMP, OFFSET_BATCH_LENGTH, OFFSET_CRC, OFFSET_LAST_OFFSET_DELTA, OFFSET_MAGIC, OFFSET_RECORD_COUNT, batchCrcMatches, stampBatch, stampLogAppendTime, validateBatches } from '../../../src/protocol/record-batch.js';
+import { encodeRecordBatch, type BatchOptions } from '../../../src/protocol/record-builder.js';
+import { decodeBatch } from '../../../src/protocol/record-decoder.js';
 import { ferryError, fixCrc, mulberry32 } from './helpers.js';
 
 const LIMITS = { maxBatchBytes: 1 << 20 };

@@ -1,6 +1,8 @@
 /** Helpers for the compaction tests: keyed workloads, reading a whole log back, the expected survivors. */
 import { expect } from 'vitest';
-import { decodeBatch, encodeRecordBatch, iterateBatches, type RecordInput } from '../../../src/protocol/record-batch.js';
+import { iterateBatches } from '../../../src/protocol/record-batch.js';
+import { encodeRecordBatch, type RecordInput } from '../../../src/protocol/record-builder.js';
+import { decodeBatch } from '../../../src/protocol/record-decoder.js';
 import type { PartitionLog } from '../../../src/storage/partition-log.js';
 import { append } from './helpers.js';
 

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeBatch, encodeRecordBatch, iterateBatches } from '../../../src/protocol/record-batch.js';
+import { iterateBatches } from '../../../src/protocol/record-batch.js';
+import { encodeRecordBatch } from '../../../src/protocol/record-builder.js';
+import { decodeBatch } from '../../../src/protocol/record-decoder.js';
 import { ErrorCode, FerryError } from '../../../src/protocol/errors.js';
 import { assertKeysPresent } from '../../../src/storage/batch-records.js';
 import { CHECKPOINT_CLEANER_OFFSET, LogCleaner } from '../../../src/storage/log-cleaner.js';

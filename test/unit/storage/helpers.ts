@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { pino } from 'pino';
-import { encodeRecordBatch, validateBatches, type ValidatedBatches } from '../../../src/protocol/record-batch.js';
+import { validateBatches, type ValidatedBatches } from '../../../src/protocol/record-batch.js';
+import { encodeRecordBatch } from '../../../src/protocol/record-builder.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../../src/storage/log-config.js';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 

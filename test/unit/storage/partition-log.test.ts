@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { batchBaseOffset, batchLastOffset, batchPartitionLeaderEpoch, decodeBatch, iterateBatches, readBatchHeader } from '../../../src/protocol/record-batch.js';
+import { batchBaseOffset, batchLastOffset, batchPartitionLeaderEpoch, iterateBatches, readBatchHeader } from '../../../src/protocol/record-batch.js';
+import { decodeBatch } from '../../../src/protocol/record-decoder.js';
 import { ErrorCode, FerryError } from '../../../src/protocol/errors.js';
 import { append, batch, openLog, tempDir } from './helpers.js';
 
