@@ -313,6 +313,16 @@ export class SimBroker {
 
   // ---- lifecycle: registration, heartbeats, ticks ----
 
+  private reRegister(): void {
+    this.env.trace.add(`b${this.id} stale broker epoch ${this.brokerEpoch}: registering again`);
+    for (const r of this.replicas.values()) {
+      this.dropRole(r);
+      r.known = null;
+    }
+    this.brokerEpoch = -1;
+    this.register();
+  }
+
   private register(): void {
     const inc = this.incarnation;
     const attempt = ++this.registerAttempt;
@@ -356,7 +366,11 @@ export class SimBroker {
     const epoch = this.brokerEpoch;
     this.env.net.send(this.id, CONTROLLER, () => {
       const controller = this.env.controller();
-      if (!controller.heartbeat(this.id, epoch)) return;
+      if (!controller.heartbeat(this.id, epoch)) {
+        // Our registration was superseded (a retried registration won): stop acting on it, register again.
+        this.env.net.send(CONTROLLER, this.id, () => inc === this.incarnation && this.brokerEpoch === epoch && this.reRegister());
+        return;
+      }
       const states = controller.partitions.map((reg, p) => ({ p, reg }));
       this.env.net.send(CONTROLLER, this.id, () => {
         if (inc === this.incarnation) for (const { p, reg } of states) this.applyState(p, reg);

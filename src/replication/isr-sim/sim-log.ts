@@ -79,8 +79,9 @@ export class SimLog implements FollowerLogView {
     this.hashes.push(mix(this.hashes[this.hashes.length - 1]!, entry));
   }
 
+  /** Drops records from `offset` on, and epoch entries starting at or after it (also when offset = LEO). */
   truncateTo(offset: number): void {
-    if (offset >= this.entries.length) return;
+    if (offset > this.entries.length) return;
     assert.ok(offset >= 0, 'truncation below the log start');
     this.entries.length = offset;
     this.hashes.length = offset + 1;

@@ -12,7 +12,8 @@
  *   our metadata or the leader's is stale; a new epoch brings a new instance).
  *
  * Invariants: nothing is appended while a divergent tail may remain (the leader only sends records
- * after validating our last epoch and offset); the follower HW is min(leader HW, our LEO); after a
+ * after validating our last epoch and offset); the follower HW is min(leader HW, our LEO), taken
+ * only from answers that carried no divergence; after a
  * truncation the next fetch is re-validated by the leader (so a multi-round KIP-279 truncation
  * converges); responses to anything but the request in flight are ignored.
  */
@@ -144,7 +145,11 @@ export class FollowerPartition {
     if (answer.error) return this.onError(answer, log, nowMs);
     this.leaderHw = answer.highWatermark;
     if (answer.divergingEpoch) {
-      return this.truncate(truncationFor(answer.divergingEpoch, log).offset, log);
+      // Always truncate, even to our own LEO: the divergence may be only in epoch-cache entries
+      // without records (an epoch we led but never wrote in), which the truncation drops. And never
+      // take the leader's HW from a diverging answer — our tail is not the leader's yet.
+      this.status = 'truncating';
+      return { kind: 'truncate', offset: Math.min(truncationFor(answer.divergingEpoch, log).offset, log.logEndOffset) };
     }
     if (answer.hasRecords) {
       this.status = 'appending';
@@ -159,7 +164,8 @@ export class FollowerPartition {
     if (answer.error) return this.onError({ error: answer.error, logEndOffset: -1, logStartOffset: -1 }, log, nowMs);
     const t = truncationFor(answer.epochEnd, log);
     this.needsEpochQuery = !t.complete;
-    return this.truncate(t.offset, log);
+    this.status = 'truncating';
+    return { kind: 'truncate', offset: Math.min(t.offset, log.logEndOffset) };
   }
 
   /** The caller appended the fetched batches; returns the follower HW to set. */
@@ -187,15 +193,6 @@ export class FollowerPartition {
     if (this.status !== 'in-flight' || this.inFlight?.id !== requestId || this.inFlight.kind !== kind) return false;
     this.inFlight = null;
     return true;
-  }
-
-  private truncate(offset: number, log: FollowerLogView): FollowerAction {
-    if (offset >= log.logEndOffset) {
-      this.status = 'ready';
-      return { kind: 'high-watermark', highWatermark: Math.min(this.leaderHw, log.logEndOffset) };
-    }
-    this.status = 'truncating';
-    return { kind: 'truncate', offset };
   }
 
   private onError(answer: { error: ErrorCode | null; logEndOffset: number; logStartOffset: number }, log: FollowerLogView, nowMs: number): FollowerAction {

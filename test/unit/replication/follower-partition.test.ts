@@ -55,6 +55,27 @@ describe('FollowerPartition', () => {
     expect(truncationFor({ epoch: -1, endOffset: -1 }, follower3)).toEqual({ offset: 1, complete: true });
   });
 
+  it('drops an epoch it led but never wrote in, then truncates its stale tail (sim seed 6995)', () => {
+    // We led epoch 1 (stale: the controller had moved on) and wrote 8..11; then led epoch 4 without writing.
+    const ours = logWith([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    ours.assignEpoch(4, 12);
+    const leader = logWith([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 6]);
+    const f = follower();
+    const req = f.poll(ours, 0)!;
+    expect(req).toMatchObject({ fetchOffset: 12, lastFetchedEpoch: 4 });
+    const div = findDivergence(leader, 12, 4) as { epoch: number; endOffset: number };
+    expect(div).toEqual({ epoch: 2, endOffset: 13 });
+    // Our epoch ≤ 2 is 1, ending at 12 (= LEO): "truncate" to the LEO drops the empty epoch 4; no HW from this answer.
+    expect(f.onFetchResponse(answer(req.requestId, { divergingEpoch: div, highWatermark: 13 }), ours, 1)).toEqual({ kind: 'truncate', offset: 12 });
+    ours.truncateTo(12);
+    f.onTruncated();
+    const again = f.poll(ours, 2)!;
+    expect(again).toMatchObject({ fetchOffset: 12, lastFetchedEpoch: 1 });
+    const div2 = findDivergence(leader, 12, 1) as { epoch: number; endOffset: number };
+    expect(div2).toEqual({ epoch: 1, endOffset: 10 });
+    expect(f.onFetchResponse(answer(again.requestId, { divergingEpoch: div2 }), ours, 3)).toEqual({ kind: 'truncate', offset: 10 });
+  });
+
   it('asks OffsetForLeaderEpoch first when configured', () => {
     const f = follower(true);
     const log = logWith([1, 1, 2, 2, 2]);
