@@ -196,3 +196,24 @@ describe('controlled shutdown', () => {
     for (let p = 0; p < 4; p++) expect(h.partition('y', p).replicas).not.toContain(3);
   });
 });
+
+describe('tick and deadlines', () => {
+  it('writes metadata.version once, and reports when the next session expires', () => {
+    const h = new Harness();
+    h.tick();
+    expect(h.image.feature('metadata.version')).toBe(1);
+    const entries = h.log.length;
+    h.tick();
+    expect(h.log.length).toBe(entries);
+    h.startBrokers(1);
+    h.now = 100;
+    h.heartbeat(1);
+    expect(h.controller.nextDeadlineMs()).toBe(Math.min(100 + h.cfg.brokerSessionTimeoutMs + 1, h.cfg.leaderImbalanceCheckIntervalMs));
+  });
+
+  it('refuses a request offset that does not follow its image (host bug)', () => {
+    const h = new Harness();
+    h.register(1);
+    expect(() => h.controller.tick({ now: 0, offset: 1 })).toThrow(/offset/);
+  });
+});
