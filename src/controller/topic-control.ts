@@ -16,7 +16,7 @@
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import type { Random } from '../replication/raft/index.js';
 import { placeReplicas, type BrokerId } from '../replication/isr/index.js';
-import { isInternalTopic, validateTopicName, validateUserTopicName } from '../server/topic-names.js';
+import { isInternalTopic, validateTopicName, validateUserTopicName } from '../config/topic-names.js';
 import { validateTopicOverrides } from './config-control.js';
 import { eligibility, type ControllerConfig, type MetadataBatch } from './controller-types.js';
 import type { MetadataView } from './metadata-image.js';

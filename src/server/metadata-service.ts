@@ -12,7 +12,7 @@ import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
 import { asFerryError } from './grpc-errors.js';
 import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { BrokerLifecycle } from './lifecycle.js';
-import { isInternalTopic } from './topic-names.js';
+import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
 import type { TopicRecord } from './topic-registry.js';
 import { unary } from './unary.js';

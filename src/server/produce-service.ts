@@ -19,7 +19,7 @@ import { assertKeysPresent, isCompacted } from '../storage/index.js';
 import { asFerryError } from './grpc-errors.js';
 import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { BrokerLifecycle } from './lifecycle.js';
-import { isInternalTopic } from './topic-names.js';
+import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
 import { unary } from './unary.js';
 

@@ -13,7 +13,7 @@ import { toLogConfig, TOPIC_CONFIG_BY_NAME, TOPIC_CONFIGS } from '../config/topi
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { LogManager, type LogConfig, type PartitionLog } from '../storage/index.js';
 import { SerialExecutor } from '../util/serial-executor.js';
-import { isInternalTopic, validateTopicName, validateUserTopicName } from './topic-names.js';
+import { isInternalTopic, validateTopicName, validateUserTopicName } from '../config/topic-names.js';
 import { TopicRegistry, type TopicRecord } from './topic-registry.js';
 
 export interface NewTopicSpec {
