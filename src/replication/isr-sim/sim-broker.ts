@@ -17,7 +17,7 @@ import {
   type Acks, type AlterPartitionAnswer, type AlterPartitionProposal, type FetchAnswer, type FollowerAction, type FollowerRequest,
   type LeaderEffects, type PartitionRegistration,
 } from '../isr/index.js';
-import { CLIENT, CONTROLLER } from './sim-network.js';
+import { CONTROLLER } from './sim-network.js';
 import { SimLog, type SimEntry } from './sim-log.js';
 import type { SimEnv } from './sim-env.js';
 
@@ -388,10 +388,5 @@ export class SimBroker {
       if (r.role.kind === 'leader') this.applyLeaderEffects(r, r.role.core, r.role.core.tick(now));
       else if (r.role.kind === 'follower') this.pumpFollower(r);
     }
-  }
-
-  /** The client side of a produce: used by the simulation's producers. */
-  static clientNode(): number {
-    return CLIENT;
   }
 }
