@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LogEntry, RaftConfig, VoterAddress } from '../../src/replication/raft/index.js';
 import { GrpcRaftTransport, NotLeaderError, RaftHost, type RaftStateMachine } from '../../src/replication/raft-host/index.js';
 import { KvStateMachine, encodeCommand } from '../../src/replication/sim/kv-state-machine.js';
-import { silentLogger } from '../../src/util/logger.js';
+import { createLogger, silentLogger } from '../../src/util/logger.js';
 
 /** The simulator's KV map behind the host's state-machine interface (checks exactly-once, in order). */
 class Kv implements RaftStateMachine {
@@ -34,6 +34,9 @@ interface Member {
   transport: GrpcRaftTransport;
 }
 
+/** RAFT_TEST_LOG=info (or debug) shows the hosts' structured logs (elections, peer connectivity). */
+const logger = () => (process.env.RAFT_TEST_LOG ? createLogger(process.env.RAFT_TEST_LOG) : silentLogger());
+
 const TIMING = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 30, requestRetryMs: 60 };
 
 class Cluster {
@@ -52,12 +55,13 @@ class Cluster {
 
   async startMember(id: number, bound?: grpc.Server): Promise<Member> {
     const server = bound ?? (await bind(this.voters[id - 1]!.port)).server;
-    const transport = new GrpcRaftTransport({ selfId: id, voters: this.voters, logger: silentLogger() });
+    const log = logger().child({ node: id });
+    const transport = new GrpcRaftTransport({ selfId: id, voters: this.voters, logger: log });
     transport.addToServer(server);
     const sm = new Kv();
     const config: RaftConfig = { id, voters: this.voters.map((v) => v.id), ...TIMING, appendEntriesMax: 64, ...this.limits };
     const host = await RaftHost.open({
-      config, dir: join(this.root, `node-${id}`), stateMachine: sm, transport, logger: silentLogger(),
+      config, dir: join(this.root, `node-${id}`), stateMachine: sm, transport, logger: log,
       addressOf: (peer) => transport.addressOf(peer), limits: { segmentBytes: 4096, snapshotsRetained: 2 },
     });
     const member = { host, sm, server, transport };

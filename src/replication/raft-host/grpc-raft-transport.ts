@@ -44,6 +44,8 @@ export function voterAddress(v: VoterAddress): string {
 export class GrpcRaftTransport implements RaftTransport {
   private readonly peers = new Map<NodeId, PeerSender>();
   private receiver: ((message: RaftMessage) => void) | null = null;
+  /** Finishers of the incoming streams still open (see close). */
+  private readonly inbound = new Set<() => void>();
 
   constructor(private readonly options: GrpcRaftTransportOptions) {
     const v1 = loadFerryProto().proto.ferry.v1;
@@ -90,13 +92,25 @@ export class GrpcRaftTransport implements RaftTransport {
   serviceImplementation(): RaftServiceHandlers {
     return {
       Stream: (call: grpc.ServerReadableStream<RaftEnvelope__Output, RaftStreamClosed>, callback: grpc.sendUnaryData<RaftStreamClosed>) => {
+        let open = true;
+        const finish = (): void => {
+          if (!open) return;
+          open = false;
+          this.inbound.delete(finish);
+          callback(null, {});
+        };
+        this.inbound.add(finish);
         call.sendMetadata(new grpc.Metadata());
         call.on('data', (envelope: RaftEnvelope__Output) => {
           const message = fromEnvelope(envelope);
           if (message && message.to === this.options.selfId) this.receiver?.(message);
         });
-        call.on('end', () => callback(null, {}));
-        call.on('error', () => undefined); // the sender went away; it reconnects on its own
+        call.on('end', finish);
+        call.on('error', () => {
+          // The sender went away; it reconnects on its own.
+          open = false;
+          this.inbound.delete(finish);
+        });
       },
     };
   }
@@ -106,8 +120,14 @@ export class GrpcRaftTransport implements RaftTransport {
     server.addService(loadFerryProto().proto.ferry.v1.RaftService.service, this.serviceImplementation());
   }
 
+  /**
+   * Closes the outgoing streams and finishes the incoming ones (they never end on their own, and a
+   * server's graceful shutdown waits for every open call). Close the host first, then this, then
+   * the server.
+   */
   close(): void {
     this.receiver = null;
     for (const peer of this.peers.values()) peer.close();
+    for (const finish of [...this.inbound]) finish();
   }
 }

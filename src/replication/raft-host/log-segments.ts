@@ -227,7 +227,12 @@ export class LogSegments {
       this.logger.warn({ dir: this.dir, cutFrom, reason }, 'raft log recovery cut a damaged tail');
     }
     const last = this.segments[this.segments.length - 1];
-    if (last) this.active = await fsp.open(last.path, 'r+');
+    if (last) {
+      this.active = await fsp.open(last.path, 'r+');
+      // The node treats the recovered log as durable; writes a crashed process left in the page
+      // cache are not yet (only rolled segments were synced), so make them so before anyone relies on them.
+      await this.active.datasync();
+    }
     return { entries, cutFrom, reason };
   }
 }

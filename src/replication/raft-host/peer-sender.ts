@@ -1,5 +1,6 @@
 // PeerSender: this node's outgoing RaftService.Stream to one peer, with a bounded send queue.
 //
+//   - The stream is opened at construction (eagerly) and whenever it broke and there is a message.
 //   - Messages are queued, then written to the stream in order once the peer has accepted it (its
 //     initial metadata arrived): one HTTP/2 stream = per-peer order, and no message is handed to a
 //     call that may never connect.
@@ -52,7 +53,11 @@ export class PeerSender {
     readonly address: string,
     private readonly client: RaftServiceClient,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // Connect now rather than at the first message: the first election's pre-votes then go out
+    // at once instead of waiting for a connection handshake.
+    this.open();
+  }
 
   send(message: RaftMessage): void {
     if (this.closed) return;
