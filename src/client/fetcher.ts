@@ -19,6 +19,7 @@ import type { FetchResponse__Output } from '../generated/ferry/v1/FetchResponse.
 import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
 import { fromResponseError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { decodeFetchedRecords, nextFetchOffset } from './fetch-decoder.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
 import type { ResolvedConsumerOptions } from './options.js';
@@ -87,8 +88,7 @@ export class Fetcher {
   /** Bytes of fetched data waiting in the consumer's buffer. */
   bufferedBytes = 0;
   running = false;
-  private timer: NodeJS.Timeout | null = null;
-  private timerDueMs = Infinity;
+  private readonly timer = new DeadlineTimer(() => this.tick());
   private tickScheduled = false;
 
   constructor(
@@ -109,21 +109,11 @@ export class Fetcher {
 
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerDueMs = Infinity;
+    this.timer.clear();
   }
 
   private arm(delayMs: number): void {
-    const due = Date.now() + delayMs;
-    if (this.timer !== null && this.timerDueMs <= due) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDueMs = due;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerDueMs = Infinity;
-      this.tick();
-    }, Math.max(0, delayMs));
+    this.timer.arm(delayMs);
   }
 
   private backoff(state: PartitionState, now: number): void {

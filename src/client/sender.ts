@@ -23,6 +23,7 @@ import type { PartitionProduceData } from '../generated/ferry/v1/PartitionProduc
 import type { ProduceResponse__Output } from '../generated/ferry/v1/ProduceResponse.js';
 import type { TopicProduceData } from '../generated/ferry/v1/TopicProduceData.js';
 import { unary } from './connection-pool.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import type { ClientContext } from './context.js';
 import { fromResponseError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from './record-accumulator.js';
@@ -52,8 +53,7 @@ export class Sender {
   /** >0 while someone waits in flush(): batches go without waiting for linger. */
   flushing = 0;
   private wakeScheduled = false;
-  private timer: NodeJS.Timeout | null = null;
-  private timerDueMs = Infinity;
+  private readonly timer = new DeadlineTimer(() => this.run());
   private closed = false;
 
   constructor(
@@ -67,7 +67,7 @@ export class Sender {
   /** Called after each append; `closedFull` = a batch filled up and can go now. */
   onAppend(closedFull: boolean): void {
     if (closedFull || this.options.lingerMs === 0 || this.flushing > 0) this.wake();
-    else if (this.timer === null && !this.wakeScheduled) this.arm(this.options.lingerMs);
+    else if (!this.timer.armed && !this.wakeScheduled) this.arm(this.options.lingerMs);
   }
 
   /** Runs a send pass soon (coalesced: many wakes in one tick cost one pass). */
@@ -82,21 +82,11 @@ export class Sender {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.clear();
   }
 
   private arm(delayMs: number): void {
-    if (this.closed) return;
-    const due = Date.now() + delayMs;
-    if (this.timer !== null && this.timerDueMs <= due) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDueMs = due;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerDueMs = Infinity;
-      this.run();
-    }, delayMs);
+    if (!this.closed) this.timer.arm(delayMs);
   }
 
   /** One send pass: expire, find ready partitions, group by leader, send what in-flight limits allow. */
