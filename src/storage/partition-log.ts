@@ -282,11 +282,30 @@ export class PartitionLog extends EventEmitter {
     return this.epochs.endOffsetFor(epoch, this.leo);
   }
 
-  /** Removes every batch from the one containing `offset` on (replication: divergent tails). */
+  /**
+   * A replica becoming leader records where its epoch starts (the log end) before its first append,
+   * as Kafka does at election: followers asking for this epoch's end then get a precise answer even
+   * while it holds no records.
+   */
+  assignEpochStartOffset(epoch: number): Promise<void> {
+    return this.queue.run(async () => {
+      this.checkWritable();
+      if (this.epochs.assign(epoch, this.leo)) await this.epochs.persist();
+    });
+  }
+
+  /**
+   * Removes every batch from the one containing `offset` on (replication: divergent tails), and
+   * every leader-epoch entry starting at or after `offset` — even when no record goes (offset = LEO):
+   * an epoch this replica led without writing in must not survive a divergence.
+   */
   truncateTo(offset: number): Promise<void> {
     return this.queue.run(async () => {
       this.checkWritable();
-      if (offset >= this.leo) return;
+      if (offset >= this.leo) {
+        if (this.epochs.truncateFromEnd(this.leo)) await this.epochs.persist();
+        return;
+      }
       this.truncations++;
       try {
         await this.truncateSegments(offset);

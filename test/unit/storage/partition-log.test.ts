@@ -151,6 +151,22 @@ describe('PartitionLog', () => {
     await again.close();
   });
 
+  it('truncateTo at the log end still drops an epoch that wrote no records (divergence)', async () => {
+    const dir = tempDir();
+    const again = await openLog(dir);
+    await append(again, batch(3), 1);
+    // An epoch this replica led without writing in: it starts at the log end.
+    await again.assignEpochStartOffset(5);
+    expect(again.endOffsetForEpoch(5)).toEqual({ epoch: 5, endOffset: 3 });
+    expect(again.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 3 });
+    await again.truncateTo(3);
+    expect(again.logEndOffset).toBe(3);
+    expect(again.endOffsetForEpoch(5)).toEqual({ epoch: -1, endOffset: -1 }); // above the latest: unknown
+    expect(again.latestEpoch).toBe(1);
+    await again.close();
+    expect(fs.readFileSync(join(dir, 'leader-epoch-checkpoint'), 'utf8')).toBe('0\n1\n1 0\n');
+  });
+
   it('truncateTo removes batches across segments, fixes indexes and epochs, and appends continue', async () => {
     const dir = tempDir();
     const log = await openLog(dir, { segmentBytes: 800, indexIntervalBytes: 100 });
