@@ -311,8 +311,9 @@ class Report {
     return [
       '## Where Ferry\'s time goes',
       '',
-      'To be written from CPU profiles at peak load: `npm run bench:peers -- --systems ferry --workloads produce --sizes 100 --runs 1 --profile-ferry bench/peers/results/profiles`',
-      'writes V8 `.cpuprofile` files of the broker and of each Ferry client process (open them in Chrome DevTools or speedscope); the server and client CPU columns above say which side to look at first.',
+      'The analysis (profiles of broker and SDK at peak load, where Ferry loses and why, what would move it) is kept by hand in',
+      '`docs/BENCHMARKS.md` (section "Against the peers"). To profile again: `npm run bench:peers -- --systems ferry --workloads produce --sizes 100 --runs 1 --profile-ferry bench/peers/results/profiles`',
+      'writes V8 `.cpuprofile` files of the broker and of each Ferry client process (open them in Chrome DevTools or speedscope).',
       '',
     ];
   }
