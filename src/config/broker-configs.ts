@@ -32,5 +32,13 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'group.consumer.assignors', type: 'string', default: 'sticky,range,roundrobin', doc: 'server assignors members may choose (comma-separated: sticky, range, roundrobin); the first is the default' },
   { name: 'offsets.retention.minutes', type: 'int', default: 7 * 24 * 60, min: 1, doc: 'committed offsets of a group without members expire this long after the later of their commit and the group becoming empty' },
   { name: 'offsets.topic.num.partitions', type: 'int', default: 10, min: 1, max: 1_000, doc: 'partitions of __consumer_offsets when it is created (fixed afterwards: it decides where each group lives)' },
+  // Replicated cluster (issue 4). Empty controller.quorum.voters = a single node, exactly as before.
+  { name: 'controller.quorum.voters', type: 'string', default: '', doc: 'controller quorum voters as id@host:port,… (Kafka\'s format; every voter is also a broker); empty = single node' },
+  { name: 'cluster.id', type: 'string', default: '', doc: 'cluster id written into a fresh data directory (default: random on a single node, derived from controller.quorum.voters in a cluster, so the voters agree)' },
+  // Raft timings: the election timeout is randomised in [this, 2×this); leader heartbeats go out at a fifth of it.
+  { name: 'controller.quorum.election.timeout.ms', type: 'int', default: 1_000, min: 50, max: 60_000, doc: 'lower bound of the randomised Raft election timeout (upper bound: twice it); leader heartbeats every fifth of it' },
+  { name: 'controller.quorum.request.timeout.ms', type: 'int', default: 400, min: 10, max: 60_000, doc: 'resend an unanswered Raft AppendEntries / snapshot chunk after this long' },
+  { name: 'broker.session.timeout.ms', type: 'int', default: 9_000, min: 100, max: 600_000, doc: 'the active controller fences a broker that sent no heartbeat for this long' },
+  { name: 'broker.heartbeat.interval.ms', type: 'int', default: 2_000, min: 10, max: 60_000, doc: 'how often a broker heartbeats to the active controller' },
   { name: 'shutdown.timeout.ms', type: 'int', default: 30_000, min: 0, doc: 'how long a clean shutdown may take before the process exits anyway' },
 ];

@@ -23,6 +23,7 @@ export const PROTO_FILES = [
   'ferry/v1/group.proto',
   'ferry/v1/replication.proto',
   'ferry/v1/raft.proto',
+  'ferry/v1/controller.proto',
 ];
 
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -45,7 +46,7 @@ export function protoRoot(): string {
 }
 
 export type FerryProto = AdminProto & FetchProto & GroupProto & MetadataProto & ProduceProto & import('../generated/replication.js').ProtoGrpcType
-  & import('../generated/raft.js').ProtoGrpcType;
+  & import('../generated/raft.js').ProtoGrpcType & import('../generated/controller.js').ProtoGrpcType;
 
 let cached: { packageDefinition: protoLoader.PackageDefinition; proto: FerryProto } | undefined;
 

@@ -16,6 +16,8 @@ import { fetchService } from './fetch-service.js';
 import { GroupCoordinatorRuntime } from './group-coordinator-runtime.js';
 import { groupService } from './group-service.js';
 import { installLargeHttp2Windows } from './http2-window.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { initialClusterId, quorumSettings } from './cluster/quorum-config.js';
 import { BrokerLifecycle } from './lifecycle.js';
 import { metadataService } from './metadata-service.js';
 import { produceService } from './produce-service.js';
@@ -35,13 +37,17 @@ export class Broker {
     private readonly claim: DataDirClaim,
     readonly port: number,
     private readonly groups: GroupCoordinatorRuntime,
+    /** Null on a single node (controller.quorum.voters empty): nothing cluster-related runs. */
+    private readonly cluster: ClusterNode | null,
   ) {}
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
     const started = Date.now();
     logger.info({ config: config.describe() }, 'starting broker');
-    const claim = await claimDataDir(config.dataDir, config.nodeId, logger);
+    const quorum = quorumSettings(config); // validates the voter list before anything is touched
+    const claim = await claimDataDir(config.dataDir, config.nodeId, logger, initialClusterId(config, quorum));
     let topics: TopicManager | undefined;
+    let cluster: ClusterNode | null = null;
     try {
       topics = await TopicManager.open(config, logger);
       const groups = await GroupCoordinatorRuntime.open(topics, config, logger);
@@ -67,16 +73,30 @@ export class Broker {
       const health = new HealthImplementation({ '': 'NOT_SERVING', 'ferry.v1.ProduceService': 'NOT_SERVING', 'ferry.v1.FetchService': 'NOT_SERVING' });
       health.addToServer(server);
       new ReflectionService(packageDefinition).addToServer(server);
+      if (quorum) {
+        cluster = new ClusterNode(config, quorum, claim.clusterId, logger);
+        cluster.addToServer(server); // services must be added before bindAsync
+      }
       boundPort = await new Promise<number>((resolve, reject) => {
         server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
       });
+      if (cluster) {
+        const self = identity();
+        await cluster.start({ host: self.host, port: self.port }, (err) => {
+          // Raft cannot go on with an unknown disk state; a restart recovers from the files.
+          logger.fatal({ err }, 'controller quorum storage failed; exiting');
+          logger.flush();
+          process.exit(1);
+        });
+      }
       topics.start();
       groups.start(); // loads __consumer_offsets in the background; GroupService answers COORDINATOR_LOAD_IN_PROGRESS until then
       lifecycle.markRunning();
       for (const service of ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService']) health.setStatus(service, 'SERVING');
       logger.info({ host: config.host, port: boundPort, nodeId: config.nodeId, clusterId: claim.clusterId, startupMs: Date.now() - started }, 'broker started');
-      return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort, groups);
+      return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort, groups, cluster);
     } catch (err) {
+      await cluster?.close().catch(() => undefined);
       await topics?.shutdown().catch(() => undefined);
       await claim.release();
       throw err;
@@ -90,6 +110,8 @@ export class Broker {
     this.logger.info('shutting down');
     this.lifecycle.beginShutdown();
     for (const service of ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService']) this.health.setStatus(service, 'NOT_SERVING');
+    // Raft host, then transport (its inbound streams would keep tryShutdown waiting), then the server.
+    await this.cluster?.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the cluster member failed'));
     const timeoutMs = this.config.int('shutdown.timeout.ms');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

@@ -47,7 +47,8 @@ async function acquireLock(path: string, logger: Logger): Promise<void> {
   throw new FerryError(ErrorCode.INVALID_CONFIG, `could not lock data directory (${path})`);
 }
 
-export async function claimDataDir(dataDir: string, nodeId: number, logger: Logger): Promise<DataDirClaim> {
+/** `initialClusterId` (when non-empty) is written into a fresh directory instead of a random id; an existing one keeps its own. */
+export async function claimDataDir(dataDir: string, nodeId: number, logger: Logger, initialClusterId = ''): Promise<DataDirClaim> {
   await fsp.mkdir(dataDir, { recursive: true });
   const lockPath = join(dataDir, '.lock');
   await acquireLock(lockPath, logger);
@@ -62,7 +63,7 @@ export async function claimDataDir(dataDir: string, nodeId: number, logger: Logg
     }
     clusterId = meta['cluster.id'] ?? '';
   } else {
-    clusterId = randomBytes(16).toString('base64url');
+    clusterId = initialClusterId || randomBytes(16).toString('base64url');
     await writeFileAtomically(metaPath, `# written by Ferry at first start; do not edit\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
     logger.info({ clusterId, nodeId, dataDir }, 'initialised a new data directory');
   }

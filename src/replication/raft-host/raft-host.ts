@@ -157,6 +157,33 @@ export class RaftHost {
     return waiting.applied;
   }
 
+  /**
+   * Like `propose`, but the records are built on the serial queue knowing the index their entry
+   * will get (the controller derives broker epochs from it, and its ahead-of-commit image must
+   * match the log). `build` runs only while this node leads; if it throws, nothing is proposed and
+   * the error propagates; if it returns no records, nothing is proposed and `index` is null.
+   * Otherwise resolves once the entry is committed and applied (same errors as `propose`).
+   */
+  async proposeWith<R>(build: (nextIndex: LogIndex) => { result: R; records: readonly Uint8Array[] }): Promise<{ result: R; index: LogIndex | null }> {
+    const waiting = await this.queue.run(async () => {
+      this.assertRunning();
+      if (this.node.role !== 'leader') throw this.notLeader('proposal on a non-leader');
+      const nextIndex = this.node.log.lastIndex() + 1;
+      const { result, records } = build(nextIndex);
+      if (records.length === 0) return { result, index: null, applied: Promise.resolve(nextIndex - 1) };
+      const out = this.node.propose(records, this.clock());
+      if (!out.result.ok) throw this.notLeader('proposal on a non-leader');
+      const { term, indexes } = out.result;
+      assert.equal(indexes[0], nextIndex, 'proposal did not land at the index it was built for');
+      const applied = this.waiters.add(indexes[indexes.length - 1]!, term);
+      applied.catch(() => undefined);
+      await this.guard(() => this.carryOut(out));
+      return { result, index: nextIndex as LogIndex | null, applied };
+    });
+    await waiting.applied;
+    return { result: waiting.result, index: waiting.index };
+  }
+
   /** Stops the timer and the transport feed, fsyncs what was written, fails pending proposals. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
