@@ -28,6 +28,8 @@ import type { ConsumerRecord, OffsetSpec } from './types.js';
 
 /** Concurrent fetch requests to one broker, each for a share of the partitions it leads. */
 export const FETCH_REQUESTS_PER_BROKER = 2;
+/** Per-partition fetch limit for a consumer of a single partition (see partitionFetchBytes). */
+export const ADAPTIVE_PARTITION_FETCH_MAX_BYTES = 16 * 1024 * 1024;
 
 export class PartitionState {
   /** Next offset to fetch; meaningful only when `reset` is null. */
@@ -205,6 +207,7 @@ export class Fetcher {
 
   private fetchFrom(address: string, states: PartitionState[]): void {
     const o = this.options;
+    const partitionMaxBytes = this.partitionFetchBytes();
     const topics = new Map<string, { partition: number; fetchOffset: number; partitionMaxBytes: number; currentLeaderEpoch: number }[]>();
     const epochs: number[] = [];
     const offsets: number[] = [];
@@ -214,7 +217,7 @@ export class Fetcher {
       offsets.push(s.fetchOffset);
       let parts = topics.get(s.topic);
       if (!parts) topics.set(s.topic, (parts = []));
-      parts.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes: o.maxPartitionFetchBytes, currentLeaderEpoch: -1 });
+      parts.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes, currentLeaderEpoch: -1 });
     }
     const request = {
       maxWaitMs: o.fetchMaxWaitMs,
@@ -234,6 +237,19 @@ export class Fetcher {
       (res) => this.onFetched(states, epochs, offsets, res),
       (err: unknown) => this.onFetchFailed(states, toFerryError(err)),
     );
+  }
+
+  /**
+   * Per-partition byte limit. One assigned partition means one fetch in flight, so each result
+   * should be big: measured with 1 KiB records, 165k msgs/s at 1 MiB per fetch and 329k at 16 MiB.
+   * With several partitions the default 1 MiB stays: two smaller requests in flight overlap better
+   * (8 partitions of 100 B: 2.87M msgs/s at 1 MiB, 1.85M at 4 MiB).
+   */
+  private partitionFetchBytes(): number {
+    const o = this.options;
+    if (!o.adaptivePartitionFetch || this.states.size !== 1) return o.maxPartitionFetchBytes;
+    const grown = Math.min(ADAPTIVE_PARTITION_FETCH_MAX_BYTES, o.fetchMaxBytes, Math.floor(o.maxBufferedBytes / 2));
+    return Math.max(o.maxPartitionFetchBytes, grown);
   }
 
   private onFetchFailed(states: PartitionState[], err: FerryError): void {

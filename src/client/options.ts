@@ -120,6 +120,8 @@ export interface ResolvedConsumerOptions {
   fetchMinBytes: number;
   fetchMaxBytes: number;
   maxPartitionFetchBytes: number;
+  /** maxPartitionFetchBytes was left to the default: a single-partition consumer may fetch more. */
+  adaptivePartitionFetch: boolean;
   autoOffsetReset: AutoOffsetReset;
   maxBufferedBytes: number;
   retryBackoffMs: number;
@@ -157,6 +159,7 @@ export function resolveConsumerOptions(o: ConsumerOptions): ResolvedConsumerOpti
     fetchMinBytes: int('fetchMinBytes', o.fetchMinBytes, 1, 0, 2 ** 31 - 1),
     fetchMaxBytes,
     maxPartitionFetchBytes: int('maxPartitionFetchBytes', o.maxPartitionFetchBytes, MiB, 1, 2 ** 31 - 1),
+    adaptivePartitionFetch: o.maxPartitionFetchBytes === undefined,
     autoOffsetReset: oneOf<AutoOffsetReset>('autoOffsetReset', o.autoOffsetReset, 'latest', ['earliest', 'latest', 'none']),
     maxBufferedBytes: int('maxBufferedBytes', o.maxBufferedBytes, 64 * MiB, 1),
     retryBackoffMs,

@@ -101,7 +101,11 @@ export interface ConsumerOptions {
   fetchMinBytes?: number;
   /** Byte limit of one fetch response (fetch.max.bytes). Default 50 MiB. */
   fetchMaxBytes?: number;
-  /** Byte limit per partition in one fetch (max.partition.fetch.bytes). Default 1 MiB. */
+  /**
+   * Byte limit per partition in one fetch (max.partition.fetch.bytes). Default: 1 MiB, or 16 MiB
+   * (bounded by fetchMaxBytes and half of maxBufferedBytes) when exactly one partition is assigned:
+   * then only one fetch is ever in flight and bigger results save round trips. Set it to pin it.
+   */
   maxPartitionFetchBytes?: number;
   /** Where to start when the position is unset or out of range (auto.offset.reset). Default 'latest'. */
   autoOffsetReset?: AutoOffsetReset;
