@@ -81,5 +81,10 @@ export async function readResults(paths: string[]): Promise<PeerResultsFile> {
     Object.assign(versions, f.versions);
   }
   const last = files[files.length - 1]!;
-  return { ...last, quick: files.some((f) => f.quick), versions, cells: [...cells.values()] };
+  // A merged report spans every run it was built from: first start to last finish.
+  const startedAt = files.map((f) => f.startedAt).sort()[0]!;
+  const finished = files.map((f) => f.finishedAt).filter((t): t is string => typeof t === 'string').sort();
+  const merged: PeerResultsFile = { ...last, startedAt, quick: files.some((f) => f.quick), versions, cells: [...cells.values()] };
+  if (finished.length > 0) merged.finishedAt = finished[finished.length - 1]!;
+  return merged;
 }
