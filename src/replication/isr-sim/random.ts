@@ -1,37 +1,21 @@
 // Seeded randomness for the ISR simulation: every choice (delays, drops, faults, workload) comes from
-// one stream, so a seed replays exactly. mulberry32: fast, 32-bit state, not for cryptography.
+// one stream, so a seed replays exactly. The generator is the Raft simulator's (mulberry32); the ISR
+// simulation mixes its seed differently and adds the two helpers its code uses.
 
-export class SimRandom {
-  private state: number;
+import { SeededRandom } from '../raft/random.js';
 
+export class SimRandom extends SeededRandom {
   constructor(seed: number) {
-    this.state = (seed ^ 0x5bd1e995) >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    super((seed ^ 0x5bd1e995) >>> 0);
   }
 
   /** Uniform integer in [0, bound). */
   int(bound: number): number {
-    return Math.floor(this.next() * bound);
+    return this.nextInt(bound);
   }
 
   /** Uniform integer in [lo, hi]. */
   between(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
+    return lo + this.nextInt(hi - lo + 1);
   }
 }
