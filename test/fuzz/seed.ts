@@ -2,6 +2,8 @@
  * Seeds for the fuzz tests: FUZZ_SEED=<int> replays a run; otherwise a fresh seed per file, printed
  * so a failure can be reproduced (fast-check also repeats the seed and the shrunk counterexample).
  */
+import { SeededRandom } from '../../src/replication/raft/random.js';
+
 export function fuzzSeed(name: string): number {
   const env = process.env.FUZZ_SEED;
   const seed = env !== undefined && env !== '' ? Number(env) | 0 : (Math.random() * 2 ** 31) | 0;
@@ -9,14 +11,8 @@ export function fuzzSeed(name: string): number {
   return seed;
 }
 
-/** mulberry32: a small seeded PRNG for fuzzers that drive I/O rather than fast-check properties. */
+/** A seeded PRNG (mulberry32, the simulators') for fuzzers that drive I/O rather than fast-check properties. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }

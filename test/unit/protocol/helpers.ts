@@ -1,4 +1,5 @@
 /** Shared helpers for the protocol codec tests (not a test file itself). */
+import { SeededRandom } from '../../../src/replication/raft/random.js';
 import { expect } from 'vitest';
 import { FerryError, type ErrorCode } from '../../../src/protocol/errors.js';
 import { computeBatchCrc, batchSizeAt, OFFSET_CRC } from '../../../src/protocol/record-batch.js';
@@ -24,14 +25,8 @@ export function fixCrc(buf: Buffer, pos = 0, size = batchSizeAt(buf, pos)): void
 
 /** Small deterministic PRNG (mulberry32), so fuzz failures reproduce. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 export function hex(s: string): Buffer {
