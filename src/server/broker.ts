@@ -23,6 +23,9 @@ import { metadataService } from './metadata-service.js';
 import { produceService } from './produce-service.js';
 import { TopicManager } from './topic-manager.js';
 
+/** Services reported by gRPC health checking ('' = the broker as a whole). */
+const HEALTH_SERVICES = ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService', 'ferry.v1.MetadataService', 'ferry.v1.AdminService', 'ferry.v1.GroupService'];
+
 /** Room for the protobuf framing around the largest fetch payload. */
 const RESPONSE_OVERHEAD_BYTES = 1024 * 1024;
 
@@ -70,7 +73,7 @@ export class Broker {
       server.addService(v1.MetadataService.service, metadataService(topics, identity, lifecycle, logger));
       server.addService(v1.AdminService.service, adminService(topics, () => config.nodeId, lifecycle, logger));
       server.addService(v1.GroupService.service, groupService(groups, identity, lifecycle, logger));
-      const health = new HealthImplementation({ '': 'NOT_SERVING', 'ferry.v1.ProduceService': 'NOT_SERVING', 'ferry.v1.FetchService': 'NOT_SERVING' });
+      const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
       health.addToServer(server);
       new ReflectionService(packageDefinition).addToServer(server);
       if (quorum) {
@@ -92,7 +95,7 @@ export class Broker {
       topics.start();
       groups.start(); // loads __consumer_offsets in the background; GroupService answers COORDINATOR_LOAD_IN_PROGRESS until then
       lifecycle.markRunning();
-      for (const service of ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService']) health.setStatus(service, 'SERVING');
+      for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
       logger.info({ host: config.host, port: boundPort, nodeId: config.nodeId, clusterId: claim.clusterId, startupMs: Date.now() - started }, 'broker started');
       return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort, groups, cluster);
     } catch (err) {
@@ -109,7 +112,7 @@ export class Broker {
     const started = Date.now();
     this.logger.info('shutting down');
     this.lifecycle.beginShutdown();
-    for (const service of ['', 'ferry.v1.ProduceService', 'ferry.v1.FetchService']) this.health.setStatus(service, 'NOT_SERVING');
+    for (const service of HEALTH_SERVICES) this.health.setStatus(service, 'NOT_SERVING');
     // Raft host, then transport (its inbound streams would keep tryShutdown waiting), then the server.
     await this.cluster?.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the cluster member failed'));
     const timeoutMs = this.config.int('shutdown.timeout.ms');
