@@ -17,9 +17,14 @@ import { fuzzSeed, prng } from './seed.js';
 
 const TOTAL = 10_000;
 const CONCURRENCY = 32;
-/** Growth allowed over the second half of the run (after warm-up) and over the whole run. */
-const RSS_GROWTH_LIMIT_KB = 300 * 1024;
-const TOTAL_RSS_GROWTH_LIMIT_KB = 1024 * 1024;
+/**
+ * Growth allowed over the second half of the run (after warm-up) and over the whole run. Measured on
+ * a quiet 2-core machine: +440–670 MiB in the first half (V8 heap growth under a burst of large
+ * garbage bodies), +24–41 MiB in the second. The bounds leave room for a loaded CI machine, where
+ * collection lags, while still failing on growth that keeps pace with the traffic.
+ */
+const RSS_GROWTH_LIMIT_KB = 400 * 1024;
+const TOTAL_RSS_GROWTH_LIMIT_KB = 1536 * 1024;
 
 let broker: BrokerHandle;
 let rpc: RawClients;
