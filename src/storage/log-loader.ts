@@ -3,8 +3,9 @@
  *
  * Recovery: every segment from the one containing the recovery point on (except healthy ones that
  * end at or below it, as after a clean shutdown) is rescanned with Segment.recover() (bounds, magic,
- * CRC, offset order). At the first bad batch the segment is truncated there and every later segment is deleted: a crash never leaves a half batch,
- * or anything after one, visible. Segments below the recovery point are trusted (they were fsynced
+ * CRC, offset order). At the first bad batch the segment is truncated there and every later segment
+ * is deleted, as is everything from a segment that does not start where the previous one ends (lost
+ * data in between): a crash never leaves a half batch, or anything after one, visible. Segments below the recovery point are trusted (they were fsynced
  * before the point advanced) unless their index files are missing or inconsistent, in which case
  * they are rescanned too (which rebuilds the indexes). Each truncation is logged at warn level with
  * {topic, partition, segment, truncatedBytes, lostOffsets}.
@@ -91,6 +92,13 @@ export async function loadPartition(p: LoadParams): Promise<LoadedPartition> {
     const { segment, healthy } = await Segment.load(p.segmentOptions(bases[k]!));
     const prev = segments[segments.length - 1];
     const overlaps = prev !== undefined && segment.baseOffset < prev.nextOffset;
+    if (prev !== undefined && segment.baseOffset > prev.nextOffset) {
+      // Segments are contiguous by construction (a roll starts the next one at the log end; the
+      // cleaner keeps each group's last offset), so a gap means the tail of the previous segment
+      // was lost (e.g. its file was truncated): keep the valid prefix, as for a torn batch.
+      await dropSegments(p, [segment, ...(await loadRest(p, bases, k + 1))], `segment starts at ${segment.baseOffset} but the previous one ends at ${prev.nextOffset}: the offsets between are missing`);
+      break;
+    }
     let cut = overlaps;
     // A healthy segment wholly below the recovery point was fsynced (a clean shutdown sets the
     // recovery point to the log end), so even the last segment needs no rescan then: restarting a

@@ -81,6 +81,25 @@ describe('recovery', () => {
     await log.close();
   });
 
+  it('a segment emptied by damage drops the later segments too: the log keeps a gapless prefix', async () => {
+    // Found by the log-recovery property test (seed 1075311816): the first segment truncated to zero
+    // bytes with no recovery-point checkpoint used to reopen as a log starting at the second segment.
+    const dir = tempDir();
+    await build(dir, 30);
+    const files = segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(2);
+    fs.rmSync(join(dir, 'recovery-point'));
+    fs.truncateSync(join(dir, files[0]!), 0);
+    const { log, warnings } = await reopen(dir);
+    expect(log.logStartOffset).toBe(0);
+    expect(log.logEndOffset).toBe(0);
+    expect(segmentFiles(dir)).toEqual([files[0]]);
+    expect(warnings.some((w) => String(w.msg).includes('recovery deleted a segment'))).toBe(true);
+    const r = await append(log, batch(2));
+    expect(r.baseOffset).toBe(0);
+    await log.close();
+  });
+
   it('skips rescans below the recovery point after a clean shutdown but trusts no half batch at the tail', async () => {
     const dir = tempDir();
     await build(dir, 30);
