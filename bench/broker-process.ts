@@ -4,10 +4,10 @@
  * request succeeds; stopped with SIGTERM (SIGKILL after a grace period) and its directory removed.
  * If it dies or never becomes ready, the error includes the log's tail.
  */
+import { freePort } from './free-port.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,15 +86,3 @@ export class BrokerProcess {
   }
 }
 
-/** A port that was free a moment ago (the broker binds it right after; a race we accept). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -7,10 +7,10 @@
  * `ServerRegistry` remembers every server started so the entry point can stop them all on Ctrl-C,
  * SIGTERM or an error, and no peer outlives the bench.
  */
+import { freePort } from '../free-port.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerHandle } from './types.js';
@@ -127,21 +127,11 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Every server started and not yet stopped, for stopAll() on exit paths. */
+export { freePort };
+
 const serverRegistry = new Set<ServerProcess>();
 
 export async function stopAllServers(): Promise<void> {
   await Promise.all([...serverRegistry].map((s) => s.stop().catch(() => undefined)));
 }
 
-/** A port that was free a moment ago (the server binds it right after; a race we accept). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

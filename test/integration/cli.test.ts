@@ -3,29 +3,11 @@
  * (`node dist/cmd/ferry.js ...`) against one real broker from the test harness.
  * Needs `npm run build` first (npm test does it).
  */
-import { spawn } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FERRY_BIN, startBroker, type BrokerHandle } from '../helpers/broker.js';
+import { startBroker, type BrokerHandle } from '../helpers/broker.js';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI with `args`, feeding `stdin` (then EOF), and collects its output. */
-function ferry(args: string[], stdin = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [FERRY_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    proc.on('error', reject);
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-    proc.stdin.end(stdin);
-  });
-}
+const ferry = runCli;
 
 function lines(s: string): string[] {
   return s.split('\n').filter((l) => l.length > 0);

@@ -6,26 +6,16 @@
  * a member that stops heartbeating loses its partitions; the CLI's group commands.
  * Needs `npm run build` first (npm test does it).
  */
-import { spawn } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ferry } from '../../src/client/index.js';
-import { FERRY_BIN, startBroker, type BrokerHandle } from '../helpers/broker.js';
+import { startBroker, type BrokerHandle } from '../helpers/broker.js';
 import { RecordingMember, overlaps, processedOutsideOwnership, waitFor, type OwnershipEvent, type Processed } from '../helpers/group-members.js';
 
 const PARTITIONS = 12;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [FERRY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    proc.on('error', reject);
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 describe('consumer groups against a real broker', () => {
   let broker: BrokerHandle;
