@@ -101,7 +101,7 @@ export class BrokerSessions {
 
 export function registerBroker(batch: MetadataBatch, req: RegisterBrokerRequest, config: ControllerConfig): RegisterBrokerResponse {
   if (req.clusterId !== config.clusterId) {
-    throw new FerryError(ErrorCode.INVALID_REQUEST, `broker ${req.brokerId} belongs to cluster ${req.clusterId}, this is ${config.clusterId} (INCONSISTENT_CLUSTER_ID)`);
+    throw new FerryError(ErrorCode.INCONSISTENT_CLUSTER_ID, `broker ${req.brokerId} belongs to cluster ${req.clusterId}, this is ${config.clusterId}`);
   }
   if (!Number.isInteger(req.brokerId) || req.brokerId < 0) throw new FerryError(ErrorCode.INVALID_REQUEST, `invalid broker id ${req.brokerId}`);
   if (!req.incarnationId) throw new FerryError(ErrorCode.INVALID_REQUEST, 'missing incarnation id');
@@ -133,9 +133,9 @@ export function registerBroker(batch: MetadataBatch, req: RegisterBrokerRequest,
 
 export function brokerHeartbeat(batch: MetadataBatch, req: BrokerHeartbeatRequest, config: ControllerConfig, sessions: BrokerSessions, now: number): BrokerHeartbeatResponse {
   const reg = batch.view.broker(req.brokerId);
-  if (!reg) throw new FerryError(ErrorCode.BROKER_NOT_AVAILABLE, `broker ${req.brokerId} is not registered: register first`);
+  if (!reg) throw new FerryError(ErrorCode.STALE_BROKER_EPOCH, `broker ${req.brokerId} is not registered: register first`);
   if (reg.brokerEpoch !== req.brokerEpoch) {
-    throw new FerryError(ErrorCode.INVALID_REQUEST, `broker ${req.brokerId}: stale broker epoch ${req.brokerEpoch} (registered ${reg.brokerEpoch}): re-register (STALE_BROKER_EPOCH)`);
+    throw new FerryError(ErrorCode.STALE_BROKER_EPOCH, `broker ${req.brokerId}: stale broker epoch ${req.brokerEpoch} (registered ${reg.brokerEpoch}): re-register`);
   }
   const session = sessions.touch(req.brokerId, now);
   const isCaughtUp = req.metadataOffset >= reg.brokerEpoch;

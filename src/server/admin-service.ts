@@ -21,7 +21,6 @@ import type { TopicDescription } from '../generated/ferry/v1/TopicDescription.js
 import type { TopicResult } from '../generated/ferry/v1/TopicResult.js';
 import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
 import { asFerryError } from './grpc-errors.js';
-import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { BrokerLifecycle } from './lifecycle.js';
 import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
@@ -85,14 +84,15 @@ export function adminService(topics: TopicManager, nodeId: () => number, lifecyc
         }
         const partitions: PartitionDescription[] = [];
         for (let p = 0; p < record.partitions; p++) {
+          // Offsets are this broker's replica's (a follower's lag behind the leader shows here).
           const log = topics.logs.get(name, p);
-          const self = nodeId();
+          const place = topics.placement(name, p);
           partitions.push({
             partition: p,
-            leaderId: log ? self : -1,
-            leaderEpoch: SINGLE_NODE_LEADER_EPOCH,
-            replicas: [self],
-            isr: log ? [self] : [],
+            leaderId: place && (log || topics.cluster) ? place.leader : -1,
+            leaderEpoch: place?.leaderEpoch ?? -1,
+            replicas: place ? [...place.replicas] : [],
+            isr: place && (log || topics.cluster) ? [...place.isr] : [],
             logStartOffset: log?.logStartOffset ?? -1,
             highWatermark: log?.highWatermark ?? -1,
             logEndOffset: log?.logEndOffset ?? -1,

@@ -17,9 +17,14 @@ import { GroupCoordinatorRuntime } from './group-coordinator-runtime.js';
 import { groupService } from './group-service.js';
 import { installLargeHttp2Windows } from './http2-window.js';
 import { ClusterNode } from './cluster/cluster-node.js';
+import { ClusterTopics } from './cluster/cluster-topics.js';
+import { sendAlterPartition } from './cluster/alter-partition-sender.js';
+import { ReplicaManager } from './replication/replica-manager.js';
+import { replicaService } from './replication/replica-service.js';
+import { replicationSettings } from './replication/replication-settings.js';
 import { initialClusterId, quorumSettings } from './cluster/quorum-config.js';
 import { BrokerLifecycle } from './lifecycle.js';
-import { metadataService } from './metadata-service.js';
+import { metadataService, type ClusterMetadataView } from './metadata-service.js';
 import { produceService } from './produce-service.js';
 import { TopicManager } from './topic-manager.js';
 
@@ -39,10 +44,14 @@ export class Broker {
     private readonly lifecycle: BrokerLifecycle,
     private readonly claim: DataDirClaim,
     readonly port: number,
-    private readonly groups: GroupCoordinatorRuntime,
+    /** Null in a cluster until coordinators follow __consumer_offsets leadership. */
+    private readonly groups: GroupCoordinatorRuntime | null,
     /** Null on a single node (controller.quorum.voters empty): nothing cluster-related runs. */
     private readonly cluster: ClusterNode | null,
+    private readonly replicas: ReplicaManager | null,
   ) {}
+
+  private stopping = false;
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
     const started = Date.now();
@@ -51,14 +60,25 @@ export class Broker {
     const claim = await claimDataDir(config.dataDir, config.nodeId, logger, initialClusterId(config, quorum));
     let topics: TopicManager | undefined;
     let cluster: ClusterNode | null = null;
+    let replicas: ReplicaManager | null = null;
     try {
-      topics = await TopicManager.open(config, logger);
-      const groups = await GroupCoordinatorRuntime.open(topics, config, logger);
+      let clusterTopics: ClusterTopics | null = null;
+      if (quorum) {
+        cluster = new ClusterNode(config, quorum, claim.clusterId, logger);
+        clusterTopics = new ClusterTopics(cluster, config);
+      }
+      topics = await TopicManager.open(config, logger, clusterTopics);
+      if (cluster && clusterTopics) {
+        replicas = createReplicaManager(config, topics, cluster, clusterTopics, logger);
+        topics.attachReplication(replicas);
+      }
+      // Groups need __consumer_offsets; in a cluster that exists only through the controller.
+      const groups = cluster ? null : await GroupCoordinatorRuntime.open(topics, config, logger);
       const lifecycle = new BrokerLifecycle();
       installLargeHttp2Windows();
       const server = new grpc.Server({
         'grpc.max_receive_message_length': config.int('max.request.bytes'),
-        'grpc.max_send_message_length': config.int('fetch.max.bytes') + RESPONSE_OVERHEAD_BYTES,
+        'grpc.max_send_message_length': Math.max(config.int('fetch.max.bytes'), 2 * config.int('replica.fetch.response.max.bytes')) + RESPONSE_OVERHEAD_BYTES,
         'grpc.keepalive_time_ms': 30_000,
         'grpc.keepalive_timeout_ms': 10_000,
         'grpc.keepalive_permit_without_calls': 1,
@@ -68,24 +88,26 @@ export class Broker {
       const v1 = proto.ferry.v1;
       let boundPort = config.port;
       const identity = () => ({ clusterId: claim.clusterId, nodeId: config.nodeId, host: config.advertisedHost, port: config.int('advertised.port') || boundPort });
-      server.addService(v1.ProduceService.service, produceService(topics, lifecycle, logger));
+      const clusterView = cluster ? clusterViewOf(cluster) : null;
+      server.addService(v1.ProduceService.service, produceService(topics, config, lifecycle, logger));
       server.addService(v1.FetchService.service, fetchService(topics, config, lifecycle, logger));
-      server.addService(v1.MetadataService.service, metadataService(topics, identity, lifecycle, logger));
+      server.addService(v1.MetadataService.service, metadataService(topics, identity, clusterView, lifecycle, logger));
       server.addService(v1.AdminService.service, adminService(topics, () => config.nodeId, lifecycle, logger));
-      server.addService(v1.GroupService.service, groupService(groups, identity, lifecycle, logger));
+      if (groups) server.addService(v1.GroupService.service, groupService(groups, identity, lifecycle, logger));
       const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
       health.addToServer(server);
       new ReflectionService(packageDefinition).addToServer(server);
-      if (quorum) {
-        cluster = new ClusterNode(config, quorum, claim.clusterId, logger);
+      if (cluster && replicas) {
         cluster.addToServer(server); // services must be added before bindAsync
+        server.addService(v1.ReplicaService.service, replicaService(replicas, lifecycle, logger.child({ component: 'replica-service' })));
       }
       boundPort = await new Promise<number>((resolve, reject) => {
         server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
       });
-      if (cluster) {
+      if (cluster && replicas) {
         const self = identity();
-        await cluster.start({ host: self.host, port: self.port }, (err) => {
+        const rm = replicas;
+        await cluster.start({ host: self.host, port: self.port }, (epoch) => rm.onRegistered(epoch), (err) => {
           // Raft cannot go on with an unknown disk state; a restart recovers from the files.
           logger.fatal({ err }, 'controller quorum storage failed; exiting');
           logger.flush();
@@ -93,12 +115,13 @@ export class Broker {
         });
       }
       topics.start();
-      groups.start(); // loads __consumer_offsets in the background; GroupService answers COORDINATOR_LOAD_IN_PROGRESS until then
+      groups?.start(); // loads __consumer_offsets in the background; GroupService answers COORDINATOR_LOAD_IN_PROGRESS until then
       lifecycle.markRunning();
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
-      logger.info({ host: config.host, port: boundPort, nodeId: config.nodeId, clusterId: claim.clusterId, startupMs: Date.now() - started }, 'broker started');
-      return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort, groups, cluster);
+      logger.info({ host: config.host, port: boundPort, nodeId: config.nodeId, clusterId: claim.clusterId, cluster: cluster !== null, startupMs: Date.now() - started }, 'broker started');
+      return new Broker(config, logger, server, health, topics, lifecycle, claim, boundPort, groups, cluster, replicas);
     } catch (err) {
+      await replicas?.shutdown().catch(() => undefined);
       await cluster?.close().catch(() => undefined);
       await topics?.shutdown().catch(() => undefined);
       await claim.release();
@@ -106,13 +129,20 @@ export class Broker {
     }
   }
 
-  /** Clean shutdown; safe to call more than once. */
+  /**
+   * Clean shutdown; safe to call more than once. A cluster member first has the controller move its
+   * leaderships away (controlled shutdown) while it still serves, then stops fetching, leaves the
+   * quorum, closes its logs and records its broker epoch for a clean restart.
+   */
   async stop(): Promise<void> {
-    if (this.lifecycle.isStopping) return;
+    if (this.lifecycle.isStopping || this.stopping) return;
+    this.stopping = true;
     const started = Date.now();
     this.logger.info('shutting down');
+    await this.cluster?.controlledShutdown().catch((err: unknown) => this.logger.warn({ err }, 'controlled shutdown failed'));
     this.lifecycle.beginShutdown();
     for (const service of HEALTH_SERVICES) this.health.setStatus(service, 'NOT_SERVING');
+    await this.replicas?.shutdown().catch((err: unknown) => this.logger.warn({ err }, 'stopping replication failed'));
     // Raft host, then transport (its inbound streams would keep tryShutdown waiting), then the server.
     await this.cluster?.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the cluster member failed'));
     const timeoutMs = this.config.int('shutdown.timeout.ms');
@@ -127,9 +157,32 @@ export class Broker {
         resolve();
       });
     });
-    await this.groups.stop();
+    await this.groups?.stop();
     await this.topics.shutdown();
+    await this.cluster?.saveCleanShutdown().catch((err: unknown) => this.logger.warn({ err }, 'could not record the clean shutdown'));
     await this.claim.release();
     this.logger.info({ ms: Date.now() - started }, 'broker stopped cleanly');
   }
+}
+
+function createReplicaManager(config: BrokerConfig, topics: TopicManager, cluster: ClusterNode, clusterTopics: ClusterTopics, logger: Logger): ReplicaManager {
+  const replicas = new ReplicaManager({
+    brokerId: config.nodeId,
+    logs: topics.logs,
+    logConfigFor: (topic) => topics.logConfigFor(topic),
+    minInsyncFor: (topic, rf) => clusterTopics.minInsyncFor(topic, rf),
+    settings: replicationSettings(config),
+    alterPartition: (replica, proposal, brokerEpoch) => sendAlterPartition(cluster, config.nodeId, replica, proposal, brokerEpoch),
+    logger: logger.child({ component: 'replica-manager' }),
+  });
+  // Registered before the Raft host opens, so the replayed image reaches it too.
+  cluster.stateMachine.onImage((_, next) => replicas.onImage(next));
+  return replicas;
+}
+
+function clusterViewOf(cluster: ClusterNode): ClusterMetadataView {
+  return {
+    controllerId: () => cluster.controllerId,
+    brokers: () => cluster.image.liveBrokers().map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port })),
+  };
 }

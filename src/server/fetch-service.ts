@@ -22,7 +22,6 @@ import type { ListOffsetsResponse } from '../generated/ferry/v1/ListOffsetsRespo
 import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
 import { asFerryError, toServiceError } from './grpc-errors.js';
 import { waitForHighWatermark } from './hw-waiter.js';
-import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { BrokerLifecycle } from './lifecycle.js';
 import { readPartitions, type PartitionFetchOutcome, type PartitionFetchSpec } from './partition-reader.js';
 import type { TopicManager } from './topic-manager.js';
@@ -107,10 +106,11 @@ export function fetchService(topics: TopicManager, config: BrokerConfig, lifecyc
         const partitions: ListOffsetsPartitionResult[] = [];
         response.topics!.push({ topic: t.topic, partitions });
         for (const p of t.partitions) {
-          const result: ListOffsetsPartitionResult = { partition: p.partition, offset: -1, timestamp: -1, leaderEpoch: SINGLE_NODE_LEADER_EPOCH };
+          const result: ListOffsetsPartitionResult = { partition: p.partition, offset: -1, timestamp: -1, leaderEpoch: -1 };
           partitions.push(result);
           try {
-            const log = topics.partitionLog(t.topic, p.partition);
+            const { log, leaderEpoch } = topics.leaderLog(t.topic, p.partition, -1);
+            result.leaderEpoch = leaderEpoch;
             if (p.timestamp === LIST_OFFSETS_EARLIEST) result.offset = log.logStartOffset;
             else if (p.timestamp === LIST_OFFSETS_LATEST) result.offset = log.highWatermark;
             else if (p.timestamp < 0) throw new FerryError(ErrorCode.INVALID_TIMESTAMP, `timestamp ${p.timestamp} is neither -2, -1 nor a time`);

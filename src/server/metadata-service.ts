@@ -1,7 +1,8 @@
 /**
  * MetadataService: the cluster as a client should see it. On a single node this broker is every
- * partition's leader and the controller. Missing topics are auto-created when the request allows it
- * and the broker has auto.create.topics.enable.
+ * partition's leader and the controller; in a cluster the brokers, leaders, epochs, replicas and
+ * ISRs come from this broker's metadata image. Missing topics are auto-created when the request
+ * allows it and the broker has auto.create.topics.enable.
  */
 import type { Logger } from 'pino';
 import type { MetadataRequest__Output } from '../generated/ferry/v1/MetadataRequest.js';
@@ -10,7 +11,6 @@ import type { MetadataServiceHandlers } from '../generated/ferry/v1/MetadataServ
 import type { TopicMetadata } from '../generated/ferry/v1/TopicMetadata.js';
 import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
 import { asFerryError } from './grpc-errors.js';
-import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { BrokerLifecycle } from './lifecycle.js';
 import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
@@ -24,20 +24,26 @@ export interface BrokerIdentity {
   port: number;
 }
 
-export function metadataService(topics: TopicManager, identity: () => BrokerIdentity, lifecycle: BrokerLifecycle, logger: Logger): MetadataServiceHandlers {
+/** The cluster as this broker's metadata image shows it (null on a single node). */
+export interface ClusterMetadataView {
+  controllerId(): number;
+  brokers(): Array<{ nodeId: number; host: string; port: number }>;
+}
+
+export function metadataService(topics: TopicManager, identity: () => BrokerIdentity, cluster: ClusterMetadataView | null, lifecycle: BrokerLifecycle, logger: Logger): MetadataServiceHandlers {
   return {
     Metadata: unary<MetadataRequest__Output, MetadataResponse>(logger, 'Metadata', async (req) => {
       lifecycle.checkAcceptingRequests();
       const self = identity();
       const out: TopicMetadata[] = [];
       if (req.topics.length === 0) {
-        for (const t of topics.list(req.includeInternal)) out.push(describe(t, self.nodeId));
+        for (const t of topics.list(req.includeInternal)) out.push(describe(t, topics));
       } else {
         for (const name of new Set(req.topics)) {
           try {
             const t = await topics.ensureTopic(name, req.allowAutoTopicCreation);
             if (!t) throw new FerryError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
-            out.push(describe(t, self.nodeId));
+            out.push(describe(t, topics));
           } catch (err) {
             out.push({ name, error: toWireError(asFerryError(err)), partitions: [] });
           }
@@ -45,18 +51,25 @@ export function metadataService(topics: TopicManager, identity: () => BrokerIden
       }
       return {
         clusterId: self.clusterId,
-        controllerId: self.nodeId,
-        brokers: [{ nodeId: self.nodeId, host: self.host, port: self.port, rack: '' }],
+        controllerId: cluster ? cluster.controllerId() : self.nodeId,
+        brokers: cluster ? cluster.brokers().map((b) => ({ ...b, rack: '' })) : [{ nodeId: self.nodeId, host: self.host, port: self.port, rack: '' }],
         topics: out,
       };
     }),
   };
 }
 
-function describe(t: TopicRecord, nodeId: number): TopicMetadata {
+function describe(t: TopicRecord, topics: TopicManager): TopicMetadata {
   const partitions = [];
   for (let p = 0; p < t.partitions; p++) {
-    partitions.push({ partition: p, leaderId: nodeId, leaderEpoch: SINGLE_NODE_LEADER_EPOCH, replicas: [nodeId], isr: [nodeId], offlineReplicas: [] });
+    const place = topics.placement(t.name, p);
+    if (!place) continue;
+    const partition = { partition: p, leaderId: place.leader, leaderEpoch: place.leaderEpoch, replicas: [...place.replicas], isr: [...place.isr], offlineReplicas: [] };
+    if (place.leader < 0) {
+      partitions.push({ ...partition, error: toWireError(new FerryError(ErrorCode.LEADER_NOT_AVAILABLE, `${t.name}-${p} has no leader`)) });
+    } else {
+      partitions.push(partition);
+    }
   }
   return { name: t.name, isInternal: isInternalTopic(t.name), partitions, topicId: t.id };
 }

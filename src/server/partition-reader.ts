@@ -10,7 +10,6 @@ import { iterateBatches, batchLastOffset } from '../protocol/record-batch.js';
 import { decodeBatch } from '../protocol/record-decoder.js';
 import type { PartitionLog } from '../storage/index.js';
 import { asFerryError } from './grpc-errors.js';
-import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { TopicManager } from './topic-manager.js';
 
 export interface PartitionFetchSpec {
@@ -47,10 +46,9 @@ export async function readPartitions(
     const outcome: PartitionFetchOutcome = { topic: spec.topic, result, seenHighWatermark: -1, bytes: 0, nextOffset: spec.fetchOffset, failed: false };
     outcomes.push(outcome);
     try {
-      const log = topics.partitionLog(spec.topic, spec.partition);
+      const { log } = topics.leaderLog(spec.topic, spec.partition, spec.currentLeaderEpoch);
       outcome.log = log;
       outcome.seenHighWatermark = log.highWatermark;
-      checkLeaderEpoch(spec.currentLeaderEpoch);
       if (spec.partitionMaxBytes < 0) throw new FerryError(ErrorCode.INVALID_FETCH_SIZE, `partition_max_bytes ${spec.partitionMaxBytes} is negative`);
       const limit = Math.min(spec.partitionMaxBytes > 0 ? spec.partitionMaxBytes : maxBytes, budget);
       const read = await log.read(spec.fetchOffset, Math.max(0, limit), { minOneBatch: !anyData });
@@ -78,12 +76,6 @@ export async function readPartitions(
     }
   }
   return outcomes;
-}
-
-function checkLeaderEpoch(requested: number): void {
-  if (requested < 0) return;
-  if (requested < SINGLE_NODE_LEADER_EPOCH) throw new FerryError(ErrorCode.FENCED_LEADER_EPOCH, `leader epoch ${requested} is stale`);
-  if (requested > SINGLE_NODE_LEADER_EPOCH) throw new FerryError(ErrorCode.UNKNOWN_LEADER_EPOCH, `leader epoch ${requested} is newer than this broker's ${SINGLE_NODE_LEADER_EPOCH}`);
 }
 
 function nextOffsetAfter(batches: Buffer, fallback: number): number {

@@ -3,9 +3,13 @@
  * validateBatches before anything touches disk, then append through the partition's serial queue.
  * The broker never decodes records on this path; the simple path (`records`) is encoded to one
  * batch here first. Per-partition failures are reported per partition; the others still append.
- * acks=0 gets an immediate empty answer (the client is not waiting for one).
+ * acks=0 gets an immediate empty answer (the client is not waiting for one). In a cluster the
+ * append goes through the partition's leader role: acks=all answers once the ISR has the batch
+ * (bounded by the request's timeout_ms, capped by produce.timeout.ms.limit).
  */
 import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config/broker-config.js';
+import type { Acks } from '../replication/isr/index.js';
 import type { PartitionProduceData__Output } from '../generated/ferry/v1/PartitionProduceData.js';
 import type { PartitionProduceResult } from '../generated/ferry/v1/PartitionProduceResult.js';
 import type { ProduceRequest__Output } from '../generated/ferry/v1/ProduceRequest.js';
@@ -17,13 +21,16 @@ import { validateBatches } from '../protocol/record-batch.js';
 import { encodeRecordBatch, type RecordInput } from '../protocol/record-builder.js';
 import { assertKeysPresent, isCompacted } from '../storage/index.js';
 import { asFerryError } from './grpc-errors.js';
-import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
 import type { BrokerLifecycle } from './lifecycle.js';
 import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
 import { unary } from './unary.js';
 
-export function produceService(topics: TopicManager, lifecycle: BrokerLifecycle, logger: Logger): ProduceServiceHandlers {
+/** acks=all waits at most this long when the request gives no timeout_ms. */
+const DEFAULT_PRODUCE_TIMEOUT_MS = 30_000;
+
+export function produceService(topics: TopicManager, config: BrokerConfig, lifecycle: BrokerLifecycle, logger: Logger): ProduceServiceHandlers {
+  const timeoutCap = config.int('produce.timeout.ms.limit');
   return {
     Produce: unary<ProduceRequest__Output, ProduceResponse>(logger, 'Produce', async (req) => {
       lifecycle.checkAcceptingRequests();
@@ -31,6 +38,7 @@ export function produceService(topics: TopicManager, lifecycle: BrokerLifecycle,
       if (acks !== 0 && acks !== 1 && acks !== -1) {
         throw new FerryError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1 (all), got ${acks}`);
       }
+      const timeoutMs = Math.min(req.timeoutMs > 0 ? req.timeoutMs : DEFAULT_PRODUCE_TIMEOUT_MS, timeoutCap);
       const pending: Promise<unknown>[] = [];
       const response: ProduceResponse = { topics: [] };
       for (const topicData of req.topics) {
@@ -40,7 +48,7 @@ export function produceService(topics: TopicManager, lifecycle: BrokerLifecycle,
           const result: PartitionProduceResult = { partition: partitionData.partition, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
           results.push(result);
           pending.push(
-            appendOne(topics, topicData.topic, partitionData).then(
+            appendOne(topics, topicData.topic, partitionData, acks, timeoutMs).then(
               (appended) => Object.assign(result, appended),
               (err: unknown) => {
                 const ferryErr = asFerryError(err);
@@ -62,9 +70,9 @@ export function produceService(topics: TopicManager, lifecycle: BrokerLifecycle,
   };
 }
 
-async function appendOne(topics: TopicManager, topic: string, data: PartitionProduceData__Output): Promise<Partial<PartitionProduceResult>> {
+async function appendOne(topics: TopicManager, topic: string, data: PartitionProduceData__Output, acks: Acks, timeoutMs: number): Promise<Partial<PartitionProduceResult>> {
   if (isInternalTopic(topic)) throw new FerryError(ErrorCode.INVALID_TOPIC, `producing to internal topic ${topic} is not allowed`);
-  const log = topics.partitionLog(topic, data.partition);
+  const { log } = topics.leaderLog(topic, data.partition, -1);
   const maxBatchBytes = log.currentConfig.maxMessageBytes;
   let bytes = data.recordBatch;
   if (bytes.length === 0) {
@@ -75,7 +83,7 @@ async function appendOne(topics: TopicManager, topic: string, data: PartitionPro
   // Compacted topics keep the newest record per key: a record without a key could never be
   // compacted, so it is refused (as Kafka does). This is the one produce path that decodes records.
   if (isCompacted(log.currentConfig)) assertKeysPresent(bytes);
-  const appended = await log.appendAsLeader(bytes, validated, SINGLE_NODE_LEADER_EPOCH);
+  const appended = await topics.appendRecords(topic, data.partition, bytes, validated, acks, timeoutMs);
   return {
     baseOffset: appended.baseOffset,
     lastOffset: appended.lastOffset,

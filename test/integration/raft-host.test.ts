@@ -146,7 +146,7 @@ describe('RaftHost over gRPC (3 voters on loopback)', () => {
     const follower = [...cluster.members.values()].find((m) => m !== leader)!;
     const err = await follower.host.propose([encodeCommand('x=1')]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotLeaderError);
-    expect(err).toMatchObject({ code: 'NOT_LEADER_OR_FOLLOWER', leaderId: leader.host.id, retriable: true });
+    expect(err).toMatchObject({ code: 'NOT_CONTROLLER', leaderId: leader.host.id, retriable: true });
     expect((err as NotLeaderError).leader?.leaderAddress).toBe(leader.transport.addressOf(leader.host.id));
   });
 

@@ -1,8 +1,7 @@
 /**
  * AckWaiters: produce requests with acks=all waiting for the high watermark (Kafka's
  * DelayedProduce, reduced to data). Keyed by the offset the HW must reach: the batch's last offset
- * + 1. A leader assigns offsets in order, so required offsets arrive non-decreasing and the queue is
- * a FIFO; completion pops from the front.
+ * + 1. The queue is kept sorted by required offset, so completion pops from the front.
  *
  * Outcomes, each returned as a `CompletedWaiter` effect, never a callback:
  *  - error null: the HW passed the batch while the ISR had ≥ min.insync.replicas members;
@@ -12,7 +11,6 @@
  *  - NOT_LEADER_OR_FOLLOWER (or whatever the caller passes): the leader resigned.
  * Every error means "outcome unknown": the batch may still commit later, as in Kafka.
  */
-import { strict as assert } from 'node:assert';
 import { ErrorCode } from '../../protocol/errors.js';
 
 export interface CompletedWaiter {
@@ -34,10 +32,14 @@ export class AckWaiters {
     return this.queue.length;
   }
 
+  /**
+   * Offsets usually arrive in order; a caller whose appends finish concurrently may register them
+   * slightly out of order, so the waiter is inserted where it belongs (from the back: O(1) typically).
+   */
   add(id: number, requiredOffset: number, deadlineMs: number): void {
-    const last = this.queue[this.queue.length - 1];
-    assert.ok(!last || last.requiredOffset <= requiredOffset, 'acks=all waiters must arrive in offset order');
-    this.queue.push({ id, requiredOffset, deadlineMs });
+    let i = this.queue.length;
+    while (i > 0 && this.queue[i - 1]!.requiredOffset > requiredOffset) i--;
+    this.queue.splice(i, 0, { id, requiredOffset, deadlineMs });
   }
 
   /** Completes, successfully, every waiter whose batch is below `highWatermark`. */

@@ -68,7 +68,7 @@ export class NotLeaderError extends FerryError {
 
   constructor(leaderId: NodeId | null, term: Term, leaderAddress: string, why: string) {
     super(
-      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      ErrorCode.NOT_CONTROLLER,
       `not the controller quorum leader (${why}); leader ${leaderId ?? 'unknown'} in term ${term}`,
       leaderId === null ? undefined : { leaderId, leaderAddress, leaderEpoch: term },
     );

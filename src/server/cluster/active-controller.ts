@@ -7,7 +7,7 @@
  * starts from is current. Leadership lost (or a newer activation) drops it; nothing in it outlives a
  * term. Every handler runs inside `RaftHost.proposeWith`, on the host's serial queue, with
  * `offset` = the index its entry will get, and answers only after that entry is applied. A node
- * without an active controller fails requests with NOT_LEADER_OR_FOLLOWER and the leader hint.
+ * without an active controller fails requests with NOT_CONTROLLER and the leader hint.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';

@@ -1,48 +1,62 @@
 /**
  * The broker half of the lifecycle (KRaft's BrokerLifecycleManager): register with the active
- * controller at start-up, then heartbeat every broker.heartbeat.interval.ms. The target is the
- * Raft leader this node knows of, else the leader hint of a NOT_LEADER_OR_FOLLOWER answer, else
- * the voters in turn. A heartbeat refused for a stale epoch or an unknown registration (the
- * controller lost it, or this broker was re-registered elsewhere) registers again.
+ * controller at start-up (with the broker epoch saved at the last clean shutdown, so a clean restart
+ * keeps its replicas in the ISR), then heartbeat every broker.heartbeat.interval.ms through the
+ * ControllerChannel. A heartbeat refused with STALE_BROKER_EPOCH (the controller lost or replaced
+ * this registration) registers again. `controlledShutdown` heartbeats with wantShutdown until the
+ * controller has moved every leadership away (KIP-841) or a timeout passes.
  * Logs registration, fencing and unfencing, and every change of controller.
- *
- * Not yet: controlled shutdown (wantShutdown), the clean-shutdown epoch file, `recovering` while
- * log recovery runs — the later wiring steps.
  */
-import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ControllerServiceClient } from '../../generated/ferry/v1/ControllerService.js';
-import { loadFerryProto } from '../../protocol/grpc-definitions.js';
-import type { VoterAddress } from '../../replication/raft/index.js';
-import { voterAddress } from '../../replication/raft-host/index.js';
+import { ErrorCode, type FerryError } from '../../protocol/errors.js';
+import type { ControllerChannel } from './controller-channel.js';
 
 export interface BrokerHeartbeatOptions {
   brokerId: number;
   clusterId: string;
   host: string;
   port: number;
-  voters: readonly VoterAddress[];
+  /** The epoch saved at the last clean shutdown; -1 after a crash or on a fresh data dir. */
+  previousBrokerEpoch: number;
   intervalMs: number;
-  /** The Raft leader this node knows of (null during an election). */
-  knownLeader: () => number | null;
+  channel: ControllerChannel;
   /** The offset of the metadata this broker has applied. */
   metadataOffset: () => number;
+  /** A (new) registration was accepted: the replica manager starts / re-keys its followers. */
+  onRegistered: (brokerEpoch: number) => void;
   logger: Logger;
+}
+
+interface HeartbeatAnswer {
+  isFenced: boolean;
+  isCaughtUp: boolean;
+  shouldShutDown: boolean;
 }
 
 export class BrokerHeartbeat {
   private readonly incarnationId = randomUUID();
-  private readonly clients = new Map<number, ControllerServiceClient>();
-  private brokerEpoch: number | null = null;
+  private epoch: number | null = null;
   private fenced: boolean | null = null;
   private controllerId: number | null = null;
-  private hint: number | null = null;
-  private nextVoter = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private wantShutdown = false;
+  private shutdownGranted = false;
+  private previousEpoch: number;
 
-  constructor(private readonly options: BrokerHeartbeatOptions) {}
+  constructor(private readonly options: BrokerHeartbeatOptions) {
+    this.previousEpoch = options.previousBrokerEpoch;
+  }
+
+  /** The current registration's epoch, or null before the first registration. */
+  get brokerEpoch(): number | null {
+    return this.epoch;
+  }
+
+  get isFenced(): boolean {
+    return this.fenced !== false;
+  }
 
   start(): void {
     this.schedule(0);
@@ -51,95 +65,84 @@ export class BrokerHeartbeat {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.timer = null;
+  }
+
+  /**
+   * Asks the controller to move leadership away and waits until it says this broker may stop (or
+   * `timeoutMs`). Returns whether it was granted; the caller shuts down either way.
+   */
+  async controlledShutdown(timeoutMs: number): Promise<boolean> {
+    if (this.epoch === null) return false;
+    this.wantShutdown = true;
+    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    this.options.logger.info({ brokerEpoch: this.epoch, timeoutMs }, 'controlled shutdown: asking the controller to move leadership away');
+    while (!this.shutdownGranted && Date.now() < deadline && !this.stopped) {
+      await this.beat(Math.min(2_000, Math.max(200, deadline - Date.now())));
+      if (!this.shutdownGranted) await new Promise((r) => setTimeout(r, 100));
+    }
+    const ms = Date.now() - started;
+    if (this.shutdownGranted) this.options.logger.info({ ms }, 'controlled shutdown: granted (this broker leads no partitions)');
+    else this.options.logger.warn({ ms, timeoutMs }, 'controlled shutdown: not granted in time; stopping anyway');
+    return this.shutdownGranted;
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.beat().finally(() => {
+      void this.beat(Math.max(1_000, 2 * this.options.intervalMs)).finally(() => {
         // Registration retries quickly; a registered broker beats at its interval.
-        this.schedule(this.brokerEpoch === null ? Math.min(200, this.options.intervalMs) : this.options.intervalMs);
+        this.schedule(this.epoch === null ? Math.min(200, this.options.intervalMs) : this.options.intervalMs);
       });
     }, delayMs);
   }
 
-  private target(): number {
-    const leader = this.options.knownLeader() ?? this.hint;
-    if (leader !== null && this.options.voters.some((v) => v.id === leader)) return leader;
-    const v = this.options.voters[this.nextVoter++ % this.options.voters.length]!;
-    return v.id;
-  }
-
-  private client(id: number): ControllerServiceClient {
-    let c = this.clients.get(id);
-    if (!c) {
-      const voter = this.options.voters.find((v) => v.id === id)!;
-      const v1 = loadFerryProto().proto.ferry.v1;
-      c = new v1.ControllerService(voterAddress(voter), grpc.credentials.createInsecure()) as unknown as ControllerServiceClient;
-      this.clients.set(id, c);
-    }
-    return c;
-  }
-
-  private async beat(): Promise<void> {
-    const { logger } = this.options;
-    const target = this.target();
-    const client = this.client(target);
-    const deadline = new Date(Date.now() + Math.max(1_000, 2 * this.options.intervalMs));
+  private async beat(timeoutMs: number): Promise<void> {
+    const { channel, logger } = this.options;
     try {
-      if (this.brokerEpoch === null) {
-        const res = await new Promise<{ brokerEpoch: number }>((resolve, reject) => {
-          client.RegisterBroker({
-            brokerId: this.options.brokerId, clusterId: this.options.clusterId, incarnationId: this.incarnationId,
-            host: this.options.host, port: this.options.port, previousBrokerEpoch: -1,
-          }, { deadline }, (err, r) => (err ? reject(err) : resolve({ brokerEpoch: Number(r!.brokerEpoch) })));
-        });
-        this.brokerEpoch = res.brokerEpoch;
-        this.fenced = true;
-        this.noteController(target);
-        logger.info({ brokerEpoch: res.brokerEpoch, controllerId: target, incarnationId: this.incarnationId }, 'broker registered with the controller');
-      }
-      const res = await new Promise<{ isFenced: boolean; isCaughtUp: boolean }>((resolve, reject) => {
-        client.BrokerHeartbeat({
-          brokerId: this.options.brokerId, brokerEpoch: this.brokerEpoch!, metadataOffset: this.options.metadataOffset(),
-          wantFence: false, wantShutdown: false, recovering: false,
-        }, { deadline }, (err, r) => (err ? reject(err) : resolve({ isFenced: r!.isFenced, isCaughtUp: r!.isCaughtUp })));
-      });
+      if (this.epoch === null) await this.register(timeoutMs);
+      const { response, target } = await channel.callOnce<HeartbeatAnswer>('BrokerHeartbeat', {
+        brokerId: this.options.brokerId, brokerEpoch: this.epoch!, metadataOffset: this.options.metadataOffset(),
+        wantFence: false, wantShutdown: this.wantShutdown, recovering: false,
+      }, timeoutMs);
       this.noteController(target);
-      if (res.isFenced !== this.fenced) {
-        this.fenced = res.isFenced;
-        if (res.isFenced) logger.warn({ brokerEpoch: this.brokerEpoch, controllerId: target, isCaughtUp: res.isCaughtUp }, 'broker fenced by the controller');
-        else logger.info({ brokerEpoch: this.brokerEpoch, controllerId: target }, 'broker unfenced by the controller');
+      if (this.wantShutdown && response.shouldShutDown) this.shutdownGranted = true;
+      if (response.isFenced !== this.fenced) {
+        this.fenced = response.isFenced;
+        if (response.isFenced) logger.warn({ brokerEpoch: this.epoch, controllerId: target, isCaughtUp: response.isCaughtUp }, 'broker fenced by the controller');
+        else logger.info({ brokerEpoch: this.epoch, controllerId: target }, 'broker unfenced by the controller');
       }
     } catch (err) {
-      this.failed(target, err as grpc.ServiceError);
+      const ferry = err as FerryError;
+      if (this.epoch !== null && ferry.code === ErrorCode.STALE_BROKER_EPOCH) {
+        logger.warn({ brokerEpoch: this.epoch, err: ferry.message }, 'heartbeat refused; registering again');
+        this.epoch = null;
+        this.fenced = null;
+        return;
+      }
+      logger.debug({ code: ferry.code, err: ferry.message }, 'controller request failed; retrying');
     }
+  }
+
+  private async register(timeoutMs: number): Promise<void> {
+    const { response, target } = await this.options.channel.callOnce<{ brokerEpoch: number | string }>('RegisterBroker', {
+      brokerId: this.options.brokerId, clusterId: this.options.clusterId, incarnationId: this.incarnationId,
+      host: this.options.host, port: this.options.port, previousBrokerEpoch: this.previousEpoch,
+    }, timeoutMs);
+    const epoch = Number(response.brokerEpoch);
+    this.epoch = epoch;
+    this.previousEpoch = -1; // the clean-shutdown epoch vouches for the first registration only
+    this.fenced = true;
+    this.noteController(target);
+    this.options.logger.info({ brokerEpoch: epoch, controllerId: target, incarnationId: this.incarnationId }, 'broker registered with the controller');
+    this.options.onRegistered(epoch);
   }
 
   private noteController(id: number): void {
     if (this.controllerId === id) return;
     this.controllerId = id;
-    this.options.logger.info({ controllerId: id, brokerEpoch: this.brokerEpoch, fenced: this.fenced }, 'broker heartbeats to a new active controller');
-  }
-
-  private failed(target: number, err: grpc.ServiceError): void {
-    const code = err.metadata?.get('ferry-error-code')[0]?.toString() ?? '';
-    const leader = Number(err.metadata?.get('ferry-leader-id')[0]?.toString() ?? NaN);
-    this.hint = Number.isInteger(leader) && leader >= 0 ? leader : null;
-    if (code === 'NOT_LEADER_OR_FOLLOWER') {
-      this.options.logger.debug({ target, hint: this.hint }, 'controller request redirected');
-      return;
-    }
-    if (this.brokerEpoch !== null && (code === 'INVALID_REQUEST' || code === 'BROKER_NOT_AVAILABLE')) {
-      // Stale epoch or unknown registration: this incarnation registers again.
-      this.options.logger.warn({ brokerEpoch: this.brokerEpoch, controllerId: target, err: err.details }, 'heartbeat refused; registering again');
-      this.brokerEpoch = null;
-      this.fenced = null;
-      return;
-    }
-    this.options.logger.debug({ target, code, err: err.details ?? err.message }, 'controller request failed; retrying');
+    this.options.logger.info({ controllerId: id, brokerEpoch: this.epoch, fenced: this.fenced }, 'broker heartbeats to a new active controller');
   }
 }

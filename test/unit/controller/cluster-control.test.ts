@@ -39,13 +39,13 @@ describe('RegisterBroker', () => {
     const epoch = h.register(1);
     expect(epoch).toBeGreaterThan(old);
     h.epochs.set(1, old);
-    expectFerry(() => h.heartbeat(1), ErrorCode.INVALID_REQUEST);
+    expectFerry(() => h.heartbeat(1), ErrorCode.STALE_BROKER_EPOCH);
   });
 
   it('rejects another cluster id and bad listeners', () => {
     const h = new Harness();
     const base = { brokerId: 1, incarnationId: 'x', host: 'h', port: 1, previousBrokerEpoch: -1 };
-    expectFerry(() => h.run((c, ctx) => c.registerBroker({ ...base, clusterId: 'other' }, ctx)), ErrorCode.INVALID_REQUEST);
+    expectFerry(() => h.run((c, ctx) => c.registerBroker({ ...base, clusterId: 'other' }, ctx)), ErrorCode.INCONSISTENT_CLUSTER_ID);
     expectFerry(() => h.run((c, ctx) => c.registerBroker({ ...base, clusterId: CLUSTER_ID, port: 70_000 }, ctx)), ErrorCode.INVALID_REQUEST);
     expectFerry(() => h.run((c, ctx) => c.registerBroker({ ...base, clusterId: CLUSTER_ID, brokerId: -2 }, ctx)), ErrorCode.INVALID_REQUEST);
     expect(h.log).toEqual([]);
@@ -64,7 +64,7 @@ describe('BrokerHeartbeat', () => {
   it('rejects unregistered brokers', () => {
     const h = new Harness();
     h.epochs.set(7, 1);
-    expectFerry(() => h.heartbeat(7), ErrorCode.BROKER_NOT_AVAILABLE);
+    expectFerry(() => h.heartbeat(7), ErrorCode.STALE_BROKER_EPOCH);
   });
 
   it('wantFence fences and moves leadership', () => {
