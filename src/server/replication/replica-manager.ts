@@ -46,6 +46,13 @@ export interface AlterPartitionOutcome {
   state: { leaderEpoch: number; partitionEpoch: number; isr: number[] } | null;
 }
 
+/**
+ * Told when this broker starts leading a partition (a new leader epoch; the log already has the
+ * epoch start) and when it stops (resigned, became follower, topic deleted, shutdown). Runs
+ * synchronously inside the change; must not throw.
+ */
+export type LeadershipListener = (topic: string, partition: number, isLeader: boolean, leaderEpoch: number) => void;
+
 export interface ReplicaManagerOptions {
   brokerId: number;
   logs: LogManager;
@@ -68,8 +75,24 @@ export class ReplicaManager {
   private nextWaiterId = 1;
   private tickTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly leadershipListeners: LeadershipListener[] = [];
 
   constructor(private readonly options: ReplicaManagerOptions) {}
+
+  /** See LeadershipListener (the group coordinator follows __consumer_offsets leadership). */
+  onLeadershipChange(listener: LeadershipListener): void {
+    this.leadershipListeners.push(listener);
+  }
+
+  private notifyLeadership(replica: PartitionReplica, isLeader: boolean, leaderEpoch: number): void {
+    for (const listener of this.leadershipListeners) {
+      try {
+        listener(replica.topic, replica.partition, isLeader, leaderEpoch);
+      } catch (err) {
+        this.options.logger.error({ err, topic: replica.topic, partition: replica.partition }, 'replica manager: leadership listener failed');
+      }
+    }
+  }
 
   get brokerId(): number {
     return this.options.brokerId;
@@ -257,6 +280,7 @@ export class ReplicaManager {
     );
     // A single-replica ISR can commit what it has at once.
     this.applyLeaderEffects(replica, leader, leader.onLocalAppend(log.logEndOffset, performance.now()));
+    this.notifyLeadership(replica, true, reg.leaderEpoch);
   }
 
   private async becomeFollower(change: LocalPartitionChange, force: boolean): Promise<void> {
@@ -331,6 +355,7 @@ export class ReplicaManager {
     this.applyLeaderEffects(replica, leader, leader.resign(error));
     replica.notifyAdvanced(); // wake replica long polls: they answer NOT_LEADER_OR_FOLLOWER now
     this.options.logger.info({ topic: replica.topic, partition: replica.partition, leaderEpoch: leader.leaderEpoch }, 'replica manager: resigned leadership');
+    this.notifyLeadership(replica, false, leader.leaderEpoch);
   }
 
   private fetcherFor(leaderId: number): ReplicaFetcher | null {
