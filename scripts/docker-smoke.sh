@@ -25,7 +25,7 @@ PROJECT="${FERRY_SMOKE_PROJECT:-ferry-smoke}"
 HEALTH_TIMEOUT="${FERRY_SMOKE_HEALTH_TIMEOUT:-120}"
 TOPIC=smoke
 SERVICES=(ferry-1 ferry-2 ferry-3)
-declare -A PORT=([ferry-1]=19092 [ferry-2]=19093 [ferry-3]=19094)
+declare -A PORT=([ferry-1]=19092 [ferry-2]=19093 [ferry-3]=19094) # FERRYn_PORT in docker-compose.yml
 ALIVE=("${SERVICES[@]}")
 
 T0=$(date +%s%N)
@@ -99,12 +99,14 @@ cleanup() {
   if [ -n "${FERRY_SMOKE_KEEP:-}" ]; then
     log "FERRY_SMOKE_KEEP set: leaving project $PROJECT up (stop: ${COMPOSE[*]} -p $PROJECT down -v)"
     [ "$STARTED_DOCKERD" -eq 0 ] || log "and dockerd: kill \$(cat $DOCKERD_PID_FILE) (log: $WORK/dockerd.log)"
-    exit "$rc"
   else
     if [ "$COMPOSE_UP" -eq 1 ]; then
+      # kill first: the data is thrown away anyway, and a clean stop of the last two brokers at once
+      # waits out the controlled-shutdown timeout (15 s) on one of them (no controller quorum left).
       local t=$(date +%s%N)
-      compose down -v --remove-orphans -t 10 >"$WORK/down.log" 2>&1 || { cat "$WORK/down.log" >&2; rc=1; }
-      TIMINGS+=("$(printf '%-34s %7.1fs' "docker-compose down -v" "$(awk "BEGIN{print $(ms_since "$t")/1000}")")")
+      compose kill >"$WORK/down.log" 2>&1
+      compose down -v --remove-orphans -t 5 >>"$WORK/down.log" 2>&1 || { cat "$WORK/down.log" >&2; rc=1; }
+      TIMINGS+=("$(printf '%-34s %7.1fs' "docker-compose kill, down -v" "$(awk "BEGIN{print $(ms_since "$t")/1000}")")")
     fi
     if [ "$STARTED_DOCKERD" -eq 1 ] && [ -s "$DOCKERD_PID_FILE" ]; then
       local pid
@@ -119,7 +121,7 @@ cleanup() {
     printf '  %s\n' "${TIMINGS[@]}" >&2
   fi
   printf '[smoke] %s in %.1fs\n' "$([ "$rc" -eq 0 ] && echo PASSED || echo FAILED)" "$(awk "BEGIN{print $(ms_since "$T0")/1000}")" >&2
-  rm -rf "$WORK"
+  [ -n "${FERRY_SMOKE_KEEP:-}" ] || rm -rf "$WORK"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -146,6 +148,20 @@ log "compose: ${COMPOSE[*]} $("${COMPOSE[@]}" version --short 2>/dev/null || tru
 compose down -v --remove-orphans -t 5 >/dev/null 2>&1 || true # leftovers of an interrupted run
 
 # --- 2. Cluster ----------------------------------------------------------------------------------
+# The brokers' ports (the same inside and outside, see docker-compose.yml): 19092-19094 unless one is
+# taken on the host (a developer's own brokers, say); then three free ones.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; } # something answers there
+if port_taken 19092 || port_taken 19093 || port_taken 19094; then
+  read -r p1 p2 p3 < <(node -e '
+    const net = require("net");
+    const servers = [0, 1, 2].map(() => net.createServer());
+    Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", () => r(s.address().port)))))
+      .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });')
+  PORT=([ferry-1]=$p1 [ferry-2]=$p2 [ferry-3]=$p3)
+  log "a port of 19092-19094 is in use on the host; using ${PORT[ferry-1]} ${PORT[ferry-2]} ${PORT[ferry-3]}"
+fi
+export FERRY1_PORT="${PORT[ferry-1]}" FERRY2_PORT="${PORT[ferry-2]}" FERRY3_PORT="${PORT[ferry-3]}"
+
 step "docker-compose build"
 # All three services name the same image (ferry:compose); building ferry-1 builds it once.
 compose build ferry-1 >"$WORK/build.log" 2>&1 || {
