@@ -20,28 +20,57 @@ const LOG_TAIL_BYTES = 4000;
 
 export type FlushMode = 'os' | 'interval' | 'always';
 
+/** A cluster member: node id, its port, and the voter list every member gets. */
+export interface ClusterMember {
+  nodeId: number;
+  port: number;
+  voters: string;
+}
+
 export class BrokerProcess {
   private constructor(
     readonly bootstrap: string,
     readonly dataDir: string,
-    private readonly child: ChildProcess,
+    private child: ChildProcess,
     private readonly logFile: string,
+    private readonly args: string[],
   ) {}
 
-  static async start(flushMode: FlushMode): Promise<BrokerProcess> {
+  /** A single node, or (with `member`) one voter of a cluster. */
+  static async start(flushMode: FlushMode, member?: ClusterMember): Promise<BrokerProcess> {
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
-    const port = await freePort();
+    const port = member?.port ?? (await freePort());
+    const args = [FERRY_CLI, 'broker', '--data-dir', join(dataDir, 'data'), '--port', String(port), '--flush-mode', flushMode];
+    if (member) args.push('--node-id', String(member.nodeId), '--controller-quorum-voters', member.voters);
     const logFile = join(dataDir, 'broker.log');
-    const logFd = openSync(logFile, 'a');
-    const child = spawn(
-      process.execPath,
-      [FERRY_CLI, 'broker', '--data-dir', join(dataDir, 'data'), '--port', String(port), '--flush-mode', flushMode],
-      { stdio: ['ignore', logFd, logFd] },
-    );
-    closeSync(logFd);
-    const broker = new BrokerProcess(`127.0.0.1:${port}`, dataDir, child, logFile);
+    const broker = new BrokerProcess(`127.0.0.1:${port}`, dataDir, BrokerProcess.spawn(args, logFile), logFile, args);
     await broker.waitReady();
     return broker;
+  }
+
+  private static spawn(args: string[], logFile: string): ChildProcess {
+    const logFd = openSync(logFile, 'a');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    return child;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** SIGKILL, waiting for the exit (failover measurements). */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts the same broker again on its port and data (after kill). */
+  async restart(): Promise<void> {
+    this.child = BrokerProcess.spawn(this.args, this.logFile);
+    await this.waitReady();
   }
 
   private async waitReady(): Promise<void> {

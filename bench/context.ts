@@ -23,7 +23,8 @@ const OUTSTANDING_BYTES_MAX = 8 * 2 ** 20;
 /** A new topic named for the workload, run and time, so runs never read each other's data. */
 export async function createBenchTopic(ctx: BenchContext, run: number): Promise<string> {
   const name = `bench-${ctx.opts.workload}-${Date.now().toString(36)}-${run}`;
-  await ctx.ferry.admin().createTopics([{ name, partitions: ctx.opts.partitions }]);
+  const rf = ctx.opts.replicationFactor ?? (ctx.opts.bootstrap === undefined ? ctx.opts.brokers : undefined);
+  await ctx.ferry.admin().createTopics([{ name, partitions: ctx.opts.partitions, ...(rf !== undefined ? { replicationFactor: rf } : {}) }]);
   return name;
 }
 

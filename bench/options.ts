@@ -6,7 +6,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import type { FlushMode } from './broker-process.js';
 
-export type WorkloadName = 'produce' | 'consume' | 'e2e' | 'group';
+export type WorkloadName = 'produce' | 'consume' | 'e2e' | 'group' | 'failover';
 
 export interface BenchOptions {
   workload: WorkloadName;
@@ -32,6 +32,10 @@ export interface BenchOptions {
   api: 'send' | 'batch';
   /** Records per sendBatch() call (api=batch). */
   chunk: number;
+  /** Brokers of the private cluster (1 = a single node). */
+  brokers: number;
+  /** Replication factor of bench topics (default: the private cluster's size, else the broker default). */
+  replicationFactor?: number;
 }
 
 function parseCount(value: string): number {
@@ -59,7 +63,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const program = new Command()
     .name('npm run bench --')
     .description('Ferry benchmarks: produce throughput + ack latency, consume throughput, end-to-end latency, consumer groups')
-    .addArgument(new Argument('<workload>', 'produce | consume | e2e | group').choices(['produce', 'consume', 'e2e', 'group']))
+    .addArgument(new Argument('<workload>', 'produce | consume | e2e | group | failover').choices(['produce', 'consume', 'e2e', 'group', 'failover']))
     .option('--bootstrap <hosts>', 'use this broker (HOST:PORT[,...]); default: start a private broker')
     .option('--message-size <bytes>', 'value size in bytes', parseCount, 100)
     .option('--count <n>', 'records per run', parseCount, 1_000_000)
@@ -76,6 +80,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('--members <n>', 'group: consumer-group member processes (>= 2: one is killed)', parseCount, 3)
     .addOption(new Option('--api <api>', 'producer SDK call: send (one promise per record) or batch (sendBatch of --chunk records)').choices(['send', 'batch']).default('batch'))
     .option('--chunk <n>', 'records per sendBatch() call with --api batch', parseCount, 500)
+    .option('--brokers <n>', 'private cluster size: N broker processes, every one a controller voter (1 = single node)', parseCount, 1)
+    .option('--replication-factor <n>', 'replication factor of bench topics (default: --brokers for a private cluster)', parseCount)
     .showHelpAfterError()
     .action((workload: WorkloadName, opts: Omit<BenchOptions, 'workload'>) => {
       parsed = { workload, ...opts };
@@ -87,6 +93,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   if (parsed.topic !== undefined && parsed.workload !== 'consume') program.error('--topic applies to the consume workload only');
   if (parsed.rate !== undefined && parsed.workload !== 'e2e' && parsed.workload !== 'group') program.error('--rate applies to the e2e and group workloads only');
+  if (parsed.workload === 'failover' && (parsed.brokers < 3 || parsed.bootstrap !== undefined)) program.error('failover needs a private cluster: --brokers >= 3 and no --bootstrap');
   if (parsed.workload === 'group' && parsed.members < 2) program.error('group needs --members >= 2: the failover kills one');
   if (parsed.workload === 'group' && parsed.messageSize < 6) program.error('group needs --message-size >= 6: stream values carry a 6-byte sequence number');
   return parsed;

@@ -32,7 +32,7 @@ export interface BenchReport {
   workload: string;
   startedAt: string;
   machine: ReturnType<typeof machineInfo>;
-  broker: { managed: boolean; bootstrap: string; flushMode: string };
+  broker: { managed: boolean; bootstrap: string; flushMode: string; brokers?: number | undefined };
   options: BenchOptions;
   runs: RunResult[];
   summary: Record<string, FigureStats>;

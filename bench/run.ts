@@ -5,23 +5,25 @@
  * Exits 1 if a run fails; the private broker is stopped in every case.
  */
 import { Ferry } from '../src/client/index.js';
-import { BrokerProcess } from './broker-process.js';
+import { BenchCluster } from './bench-cluster.js';
 import type { BenchContext } from './context.js';
 import { parseBenchArgs } from './options.js';
 import { defaultJsonPath, machineInfo, renderTable, summarizeRuns, writeReport, type BenchReport, type RunResult } from './report.js';
 import { benchConsume, prepareConsume } from './workloads/consume.js';
 import { benchE2e } from './workloads/e2e.js';
+import { benchFailover } from './workloads/failover.js';
 import { benchGroup, prepareGroup } from './workloads/group.js';
 import { benchProduce } from './workloads/produce.js';
 
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
   const startedAt = new Date();
-  let broker: BrokerProcess | undefined;
+  let broker: BenchCluster | undefined;
   if (opts.bootstrap === undefined) {
-    process.stderr.write(`starting a private broker (flush.mode=${opts.flushMode})...\n`);
-    broker = await BrokerProcess.start(opts.flushMode);
-    process.stderr.write(`broker at ${broker.bootstrap}, data in ${broker.dataDir}\n`);
+    const what = opts.brokers > 1 ? `a private ${opts.brokers}-broker cluster` : 'a private broker';
+    process.stderr.write(`starting ${what} (flush.mode=${opts.flushMode})...\n`);
+    broker = await BenchCluster.start(opts.brokers, opts.flushMode);
+    process.stderr.write(`brokers at ${broker.bootstrap}, data in ${broker.brokers.map((b) => b.dataDir).join(' ')}\n`);
   }
   const bootstrap = opts.bootstrap ?? broker!.bootstrap;
   const ferry = new Ferry({ bootstrap: bootstrap.split(','), clientId: 'ferry-bench' });
@@ -52,6 +54,9 @@ async function main(): Promise<void> {
         case 'group':
           result = await benchGroup(ctx, groupTarget!, run);
           break;
+        case 'failover':
+          result = await benchFailover(ctx, broker!, run);
+          break;
       }
       runs.push(result);
       process.stderr.write(`run ${run}: ${Object.entries(result.figures).map(([k, v]) => `${k}=${v}`).join('  ')}\n`);
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
     workload: opts.workload,
     startedAt: startedAt.toISOString(),
     machine: machineInfo(),
-    broker: { managed: broker !== undefined, bootstrap, flushMode: broker ? opts.flushMode : 'external' },
+    broker: { managed: broker !== undefined, bootstrap, flushMode: broker ? opts.flushMode : 'external', brokers: broker ? opts.brokers : undefined },
     options: opts,
     runs,
     summary: summarizeRuns(runs),

@@ -36,12 +36,12 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'controller.quorum.voters', type: 'string', default: '', doc: 'controller quorum voters as id@host:port,… (Kafka\'s format; every voter is also a broker); empty = single node' },
   { name: 'cluster.id', type: 'string', default: '', doc: 'cluster id written into a fresh data directory (default: random on a single node, derived from controller.quorum.voters in a cluster, so the voters agree)' },
   // Raft timings: the election timeout is randomised in [this, 2×this); leader heartbeats go out at a fifth of it.
-  { name: 'controller.quorum.election.timeout.ms', type: 'int', default: 1_000, min: 50, max: 60_000, doc: 'lower bound of the randomised Raft election timeout (upper bound: twice it); leader heartbeats every fifth of it' },
+  { name: 'controller.quorum.election.timeout.ms', type: 'int', default: 600, min: 50, max: 60_000, doc: 'lower bound of the randomised Raft election timeout (upper bound: twice it); leader heartbeats every fifth of it' },
   { name: 'controller.quorum.request.timeout.ms', type: 'int', default: 400, min: 10, max: 60_000, doc: 'resend an unanswered Raft AppendEntries / snapshot chunk after this long' },
   // Fast failure detection: a killed leader is fenced (and its partitions get new leaders) within
   // the session timeout; Kafka's 9 s / 2 s would put failover far above the 3 s goal.
-  { name: 'broker.session.timeout.ms', type: 'int', default: 2_500, min: 100, max: 600_000, doc: 'the active controller fences a broker that sent no heartbeat for this long (its partitions get new leaders)' },
-  { name: 'broker.heartbeat.interval.ms', type: 'int', default: 500, min: 10, max: 60_000, doc: 'how often a broker heartbeats to the active controller' },
+  { name: 'broker.session.timeout.ms', type: 'int', default: 1_800, min: 100, max: 600_000, doc: 'the active controller fences a broker that sent no heartbeat for this long (its partitions get new leaders)' },
+  { name: 'broker.heartbeat.interval.ms', type: 'int', default: 300, min: 10, max: 60_000, doc: 'how often a broker heartbeats to the active controller' },
   { name: 'controlled.shutdown.timeout.ms', type: 'int', default: 15_000, min: 0, max: 600_000, doc: 'on SIGTERM, how long a cluster member waits for the controller to move its leaderships away before stopping anyway (0 = skip)' },
   { name: 'replica.lag.time.max.ms', type: 'int', default: 10_000, min: 100, max: 600_000, doc: 'a follower not caught up with the leader for this long is removed from the ISR' },
   { name: 'replica.fetch.wait.max.ms', type: 'int', default: 500, min: 0, max: 60_000, doc: 'how long a follower\'s fetch waits at the leader for new records' },

@@ -20,6 +20,11 @@ import { NotLeaderError, type LeaderInfo, type RaftHost } from '../../replicatio
 
 /** Upper bound between controller ticks (session expiry checks, preferred-leader checks). */
 const TICK_INTERVAL_MAX_MS = 500;
+/**
+ * Session left for the previous active controller's broker at activation: a few heartbeats. If it
+ * is alive (it lost leadership to a network blip), it heartbeats well within this.
+ */
+const PREVIOUS_LEADER_SESSION_MS = 600;
 
 export class ActiveController {
   private controller: QuorumController | null = null;
@@ -27,6 +32,8 @@ export class ActiveController {
   private generation = 0;
   private tickTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** The last other node seen leading the quorum (the previous active controller). */
+  private previousLeader: number | null = null;
 
   constructor(
     private readonly host: RaftHost,
@@ -74,6 +81,7 @@ export class ActiveController {
   }
 
   private leaderChanged(info: LeaderInfo): void {
+    if (info.leaderId !== null && info.leaderId !== this.host.id) this.previousLeader = info.leaderId;
     if (info.role === 'leader') {
       if (this.controller === null) void this.activate(info.term);
     } else if (this.controller !== null || this.generation > 0) {
@@ -92,8 +100,10 @@ export class ActiveController {
     }
     if (generation !== this.generation || this.host.leader().role !== 'leader') return;
     const image = this.stateMachine.image;
-    this.controller = new QuorumController({ config: this.config, random: mathRandom, image, now: performance.now() });
-    this.logger.info({ term, metadataOffset: image.offset, brokers: image.brokerList().length }, 'controller: activated');
+    const now = performance.now();
+    this.controller = new QuorumController({ config: this.config, random: mathRandom, image, now });
+    if (this.previousLeader !== null) this.controller.shortenSession(this.previousLeader, now, PREVIOUS_LEADER_SESSION_MS);
+    this.logger.info({ term, metadataOffset: image.offset, brokers: image.brokerList().length, previousController: this.previousLeader }, 'controller: activated');
     this.scheduleTick();
   }
 

@@ -22,8 +22,8 @@ describe('quorum configuration', () => {
     const b = cfg({ 'node.id': '3', 'controller.quorum.voters': VOTERS });
     const qa = quorumSettings(a)!;
     expect(qa.raft).toMatchObject({ id: 1, voters: [1, 2, 3], electionTimeoutMinMs: 500, electionTimeoutMaxMs: 1000, heartbeatIntervalMs: 100 });
-    expect(qa.brokerSessionTimeoutMs).toBe(2500);
-    expect(qa.brokerHeartbeatIntervalMs).toBe(500);
+    expect(qa.brokerSessionTimeoutMs).toBe(1800);
+    expect(qa.brokerHeartbeatIntervalMs).toBe(300);
     expect(initialClusterId(a, qa)).toBe(initialClusterId(b, quorumSettings(b)));
     expect(initialClusterId(cfg({ 'cluster.id': 'mine', 'node.id': '1', 'controller.quorum.voters': VOTERS }), qa)).toBe('mine');
   });
