@@ -44,8 +44,8 @@ export class Broker {
     private readonly lifecycle: BrokerLifecycle,
     private readonly claim: DataDirClaim,
     readonly port: number,
-    /** Null in a cluster until coordinators follow __consumer_offsets leadership. */
-    private readonly groups: GroupCoordinatorRuntime | null,
+    /** In a cluster: coordinates the groups of the __consumer_offsets partitions this broker leads. */
+    private readonly groups: GroupCoordinatorRuntime,
     /** Null on a single node (controller.quorum.voters empty): nothing cluster-related runs. */
     private readonly cluster: ClusterNode | null,
     private readonly replicas: ReplicaManager | null,
@@ -72,8 +72,11 @@ export class Broker {
         replicas = createReplicaManager(config, topics, cluster, clusterTopics, logger);
         topics.attachReplication(replicas);
       }
-      // Groups need __consumer_offsets; in a cluster that exists only through the controller.
-      const groups = cluster ? null : await GroupCoordinatorRuntime.open(topics, config, logger);
+      // In a cluster __consumer_offsets is created through the controller once registered, and group
+      // state follows its partitions' leadership (registered before the broker registers).
+      const groups = cluster && replicas
+        ? GroupCoordinatorRuntime.forCluster(topics, config, logger, { leadership: replicas, voterCount: cluster.voterIds.length })
+        : await GroupCoordinatorRuntime.open(topics, config, logger);
       const lifecycle = new BrokerLifecycle();
       installLargeHttp2Windows();
       const server = new grpc.Server({
@@ -93,7 +96,7 @@ export class Broker {
       server.addService(v1.FetchService.service, fetchService(topics, config, lifecycle, logger));
       server.addService(v1.MetadataService.service, metadataService(topics, identity, clusterView, lifecycle, logger));
       server.addService(v1.AdminService.service, adminService(topics, () => config.nodeId, lifecycle, logger));
-      if (groups) server.addService(v1.GroupService.service, groupService(groups, identity, lifecycle, logger));
+      server.addService(v1.GroupService.service, groupService(groups, identity, lifecycle, logger));
       const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
       health.addToServer(server);
       new ReflectionService(packageDefinition).addToServer(server);
@@ -107,7 +110,10 @@ export class Broker {
       if (cluster && replicas) {
         const self = identity();
         const rm = replicas;
-        await cluster.start({ host: self.host, port: self.port }, (epoch) => rm.onRegistered(epoch), (err) => {
+        await cluster.start({ host: self.host, port: self.port }, (epoch) => {
+          rm.onRegistered(epoch);
+          groups.onRegistered(); // creates __consumer_offsets in the background if missing
+        }, (err) => {
           // Raft cannot go on with an unknown disk state; a restart recovers from the files.
           logger.fatal({ err }, 'controller quorum storage failed; exiting');
           logger.flush();
@@ -115,7 +121,7 @@ export class Broker {
         });
       }
       topics.start();
-      groups?.start(); // loads __consumer_offsets in the background; GroupService answers COORDINATOR_LOAD_IN_PROGRESS until then
+      groups.start(); // loads __consumer_offsets (cluster: the led partitions) in the background; COORDINATOR_LOAD_IN_PROGRESS until then
       lifecycle.markRunning();
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
       logger.info({ host: config.host, port: boundPort, nodeId: config.nodeId, clusterId: claim.clusterId, cluster: cluster !== null, startupMs: Date.now() - started }, 'broker started');
@@ -157,7 +163,7 @@ export class Broker {
         resolve();
       });
     });
-    await this.groups?.stop();
+    await this.groups.stop();
     await this.topics.shutdown();
     await this.cluster?.saveCleanShutdown().catch((err: unknown) => this.logger.warn({ err }, 'could not record the clean shutdown'));
     await this.claim.release();

@@ -16,6 +16,21 @@
  *    state machine's recovery path) and the request fails with COORDINATOR_NOT_AVAILABLE (retriable).
  *  - A timer (TICK_INTERVAL_MS) drives session expiry and offset expiry; topic creation, deletion and
  *    partition growth are pushed to every shard.
+ *
+ * In a cluster (`forCluster`) the coordinator of a group is the leader of its __consumer_offsets
+ * partition (Kafka's rule), so group state follows partition leadership:
+ *  - The topic is created through the controller once the broker is registered (`onRegistered`), in
+ *    the background, retried with backoff while the controller is unavailable or too few brokers are
+ *    registered for its replication factor (min(offsets.topic.replication.factor, voters)).
+ *  - The ReplicaManager tells the runtime when this broker starts or stops leading a partition. A
+ *    newly led partition is replayed into a fresh shard and served only once its high watermark has
+ *    reached the log end seen by the replay (see `load` for why); until then COORDINATOR_LOAD_IN_PROGRESS.
+ *    Losing leadership drops the shard at once; requests for groups of partitions this broker does
+ *    not lead fail with NOT_COORDINATOR (retriable: the client asks FindCoordinator again).
+ *  - Records are appended with acks=all (`topics.appendRecords`), so an answered request survives
+ *    the coordinator's death: its records are on every in-sync replica, one of which becomes leader.
+ *  - FindCoordinator answers the partition's leader from the metadata image, or
+ *    COORDINATOR_NOT_AVAILABLE while the topic does not exist or the partition has no leader.
  */
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/broker-config.js';
@@ -29,7 +44,10 @@ import { iterateBatches, validateBatches } from '../protocol/record-batch.js';
 import { encodeRecordBatch } from '../protocol/record-builder.js';
 import { decodeBatch } from '../protocol/record-decoder.js';
 import type { PartitionLog } from '../storage/index.js';
+import { ACKS_ALL } from '../replication/isr/index.js';
 import { SINGLE_NODE_LEADER_EPOCH } from './leader-epoch.js';
+import type { BrokerIdentity } from './metadata-service.js';
+import type { LeadershipListener } from './replication/replica-manager.js';
 import type { TopicManager } from './topic-manager.js';
 
 /** How often sessions, revocation deadlines and offset retention are checked, ms. */
@@ -38,6 +56,11 @@ export const TICK_INTERVAL_MS = 250;
 export const LOAD_READ_BYTES = 4 * 1024 * 1024;
 /** Wait before retrying a partition load that failed (e.g. an I/O error), ms. */
 export const LOAD_RETRY_MS = 1_000;
+/** Cluster: how long an append waits for the ISR (Kafka's offsets.commit.timeout.ms default), ms. */
+export const OFFSETS_COMMIT_TIMEOUT_MS = 5_000;
+/** Cluster: backoff between attempts to create __consumer_offsets, ms (doubling up to the max). */
+export const OFFSETS_TOPIC_RETRY_MS = 200;
+export const OFFSETS_TOPIC_RETRY_MAX_MS = 5_000;
 const MIB = 1024 * 1024;
 /** __consumer_offsets topic settings: Kafka's offsets.topic.segment.bytes; room for big group targets. */
 export const OFFSETS_TOPIC_CONFIGS: Record<string, string> = {
@@ -48,11 +71,28 @@ export const OFFSETS_TOPIC_CONFIGS: Record<string, string> = {
 
 interface Slot {
   partition: number;
-  log: PartitionLog;
+  /** Single node: the partition's log. Cluster: the log of the last load (null before the first). */
+  log: PartitionLog | null;
   shard: GroupCoordinatorShard | null;
   /** Settles when every append issued so far has (durable, or failed). */
   tail: Promise<void>;
   loads: number;
+  /** Cluster: the leader epoch in which this broker leads the partition; null = not leading. */
+  leaderEpoch: number | null;
+  /** Cluster: ends a load's wait for the high watermark (leadership lost, stopping). */
+  cancelWait: (() => void) | null;
+}
+
+/** What the cluster runtime needs of the ReplicaManager. */
+export interface LeadershipSource {
+  onLeadershipChange(listener: LeadershipListener): void;
+}
+
+export interface ClusterGroupOptions {
+  /** Leadership of this broker's partitions (the ReplicaManager). */
+  leadership: LeadershipSource;
+  /** Voters in controller.quorum.voters: caps the topic's replication factor. */
+  voterCount: number;
 }
 
 /** The coordinator's settings from the broker's; throws FerryError(INVALID_CONFIG) for unknown assignors. */
@@ -72,9 +112,11 @@ export function coordinatorConfigFrom(config: BrokerConfig): CoordinatorConfig {
 }
 
 export class GroupCoordinatorRuntime {
+  /** Single node: one per partition. Cluster: by partition, created as leadership arrives (sparse). */
   private readonly slots: Slot[];
   private tickTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private creatingTopic = false;
 
   private constructor(
     private readonly topics: TopicManager,
@@ -82,8 +124,27 @@ export class GroupCoordinatorRuntime {
     private readonly logger: Logger,
     logs: PartitionLog[],
     private readonly clock: () => number,
+    /** Null on a single node. */
+    private readonly cluster: { config: BrokerConfig; nodeId: number; voterCount: number } | null = null,
   ) {
-    this.slots = logs.map((log, partition) => ({ partition, log, shard: null, tail: Promise.resolve(), loads: 0 }));
+    this.slots = logs.map((log, partition) => newSlot(partition, log));
+  }
+
+  /**
+   * The cluster's runtime: nothing is loaded until the ReplicaManager reports leadership of a
+   * __consumer_offsets partition (the listener is registered here, so create this before the
+   * broker registers). Throws FerryError(INVALID_CONFIG) for unknown assignors.
+   */
+  static forCluster(topics: TopicManager, config: BrokerConfig, logger: Logger, options: ClusterGroupOptions, clock: () => number = Date.now): GroupCoordinatorRuntime {
+    const runtime = new GroupCoordinatorRuntime(topics, coordinatorConfigFrom(config), logger.child({ component: 'group-coordinator' }), [], clock, {
+      config,
+      nodeId: config.nodeId,
+      voterCount: options.voterCount,
+    });
+    options.leadership.onLeadershipChange((topic, partition, isLeader, leaderEpoch) => {
+      if (topic === CONSUMER_OFFSETS_TOPIC) runtime.onLeadership(partition, isLeader, leaderEpoch);
+    });
+    return runtime;
   }
 
   /** Creates __consumer_offsets if missing; does not load it yet (see start). */
@@ -103,23 +164,122 @@ export class GroupCoordinatorRuntime {
     return this.slots.length;
   }
 
-  /** Loads every partition in the background, then serves; starts the tick timer and topic listener. */
+  /**
+   * Single node: loads every partition in the background, then serves. Cluster: partitions load as
+   * this broker comes to lead them. Both: starts the tick timer and topic listener.
+   */
   start(): void {
-    for (const slot of this.slots) void this.load(slot);
+    if (!this.cluster) for (const slot of this.slots) void this.load(slot);
     this.tickTimer = setInterval(() => this.tick(), TICK_INTERVAL_MS);
     this.tickTimer.unref();
     this.topics.onTopicsChanged(() => this.pushTopicMetadata());
+  }
+
+  /** Cluster: the broker is registered with the controller; make sure __consumer_offsets exists (background). */
+  onRegistered(): void {
+    if (!this.cluster || this.creatingTopic || this.stopped) return;
+    this.creatingTopic = true;
+    void this.ensureOffsetsTopic().finally(() => {
+      this.creatingTopic = false;
+    });
   }
 
   /** Stops the timer and waits for appends in flight (the logs are closed after this). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
-    await Promise.all(this.slots.map((s) => s.tail));
+    for (const slot of this.slots) slot?.cancelWait?.();
+    await Promise.all(this.slots.map((s) => s?.tail));
   }
 
+  /** Every partition this broker coordinates is loaded (single node: all of them). */
   get loaded(): boolean {
-    return this.slots.every((s) => s.shard !== null);
+    return this.slots.every((s) => !s || s.shard !== null || (this.cluster !== null && s.leaderEpoch === null));
+  }
+
+  /**
+   * Where `groupId`'s coordinator is, for FindCoordinator. Single node: this broker. Cluster: the
+   * leader of the group's partition in the metadata image; COORDINATOR_NOT_AVAILABLE while the topic
+   * does not exist or the partition has no leader (retriable).
+   */
+  coordinatorOf(groupId: string, self: BrokerIdentity): { nodeId: number; host: string; port: number } {
+    if (!this.cluster) return { nodeId: self.nodeId, host: self.host, port: self.port };
+    const partition = groupPartition(groupId, this.clusterPartitionCount());
+    const placement = this.topics.placement(CONSUMER_OFFSETS_TOPIC, partition);
+    if (!placement || placement.leader < 0) {
+      throw new FerryError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${CONSUMER_OFFSETS_TOPIC}-${partition} (group ${groupId}) has no leader right now`);
+    }
+    if (placement.leader === self.nodeId) return { nodeId: self.nodeId, host: self.host, port: self.port };
+    const broker = this.topics.cluster?.image.broker(placement.leader);
+    if (!broker) throw new FerryError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `the leader ${placement.leader} of ${CONSUMER_OFFSETS_TOPIC}-${partition} is not registered`);
+    return { nodeId: broker.brokerId, host: broker.host, port: broker.port };
+  }
+
+  /** Cluster: the topic's partition count from the image (it decides where each group lives). */
+  private clusterPartitionCount(): number {
+    const record = this.topics.topic(CONSUMER_OFFSETS_TOPIC);
+    if (!record || record.partitions < 1) throw new FerryError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${CONSUMER_OFFSETS_TOPIC} does not exist yet`);
+    return record.partitions;
+  }
+
+  /**
+   * Cluster: creates __consumer_offsets through the controller unless it exists, retrying with
+   * backoff while the controller is unreachable or too few brokers are registered for its
+   * replication factor. Runs until it exists or the broker stops.
+   */
+  private async ensureOffsetsTopic(): Promise<void> {
+    const cluster = this.cluster!;
+    const partitions = cluster.config.int('offsets.topic.num.partitions');
+    const replicationFactor = Math.max(1, Math.min(cluster.config.int('offsets.topic.replication.factor'), cluster.voterCount));
+    for (let attempt = 1; !this.stopped; attempt++) {
+      if (this.topics.topic(CONSUMER_OFFSETS_TOPIC)) return;
+      try {
+        await this.topics.createTopic({ name: CONSUMER_OFFSETS_TOPIC, partitions, replicationFactor, configs: OFFSETS_TOPIC_CONFIGS }, { internal: true });
+        this.logger.info({ partitions, replicationFactor }, `${CONSUMER_OFFSETS_TOPIC} created`);
+        return;
+      } catch (err) {
+        if (err instanceof FerryError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS) return;
+        // Expected while the quorum elects a controller or brokers are still registering
+        // (INVALID_REPLICATION_FACTOR until enough are); anything else is worth a warning.
+        const expected = err instanceof FerryError && (err.retriable || err.code === ErrorCode.INVALID_REPLICATION_FACTOR);
+        const fields = { attempt, partitions, replicationFactor, err: (err as Error).message, code: (err as FerryError).code };
+        if (!expected || attempt % 25 === 0) this.logger.warn(fields, `${CONSUMER_OFFSETS_TOPIC} not created yet; retrying`);
+        else this.logger.debug(fields, `${CONSUMER_OFFSETS_TOPIC} not created yet; retrying`);
+        const delay = Math.min(OFFSETS_TOPIC_RETRY_MAX_MS, OFFSETS_TOPIC_RETRY_MS * 2 ** Math.min(attempt - 1, 10));
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
+  }
+
+  /**
+   * Cluster: the ReplicaManager's leadership news for __consumer_offsets-`partition`. Leading (a new
+   * epoch): drop whatever was loaded and replay afresh. Not leading: drop the shard at once, so no
+   * request is answered from state this broker may no longer write.
+   */
+  private onLeadership(partition: number, isLeader: boolean, leaderEpoch: number): void {
+    if (this.stopped) return;
+    let slot = this.slots[partition];
+    if (isLeader) {
+      if (!slot) this.slots[partition] = slot = newSlot(partition, null);
+      if (slot.leaderEpoch === leaderEpoch) return;
+      this.unload(slot);
+      slot.leaderEpoch = leaderEpoch;
+      this.logger.info({ partition, leaderEpoch }, 'group coordinator: leading the partition; loading its groups');
+      void this.load(slot);
+      return;
+    }
+    if (!slot || slot.leaderEpoch === null || leaderEpoch < slot.leaderEpoch) return;
+    const groups = slot.shard?.groups.size ?? 0;
+    this.unload(slot);
+    slot.leaderEpoch = null;
+    this.logger.info({ partition, leaderEpoch, groups }, 'group coordinator: no longer leading the partition; its groups are unloaded');
+  }
+
+  /** Drops the shard and cancels a load in progress (a newer load or none replaces it). */
+  private unload(slot: Slot): void {
+    slot.shard = null;
+    slot.loads++;
+    slot.cancelWait?.();
   }
 
   /** Runs a handler on the shard coordinating `groupId` and answers once its records are durable. */
@@ -151,15 +311,28 @@ export class GroupCoordinatorRuntime {
     return value;
   }
 
-  /** A read over every shard (ListGroups); COORDINATOR_LOAD_IN_PROGRESS while any is loading. */
+  /**
+   * A read over every shard this broker coordinates (ListGroups; in a cluster, the partitions it
+   * leads — clients ask every broker); COORDINATOR_LOAD_IN_PROGRESS while any is loading.
+   */
   async readAll<T>(reader: (shard: GroupCoordinatorShard) => T[]): Promise<T[]> {
-    const out = this.slots.flatMap((slot) => reader(this.readyShard(slot)));
-    await Promise.all(this.slots.map((s) => s.tail));
+    const slots = this.cluster ? this.slots.filter((s) => s && s.leaderEpoch !== null) : this.slots;
+    const out = slots.flatMap((slot) => reader(this.readyShard(slot)));
+    await Promise.all(slots.map((s) => s.tail));
     return out;
   }
 
   private slotFor(groupId: string): Slot {
-    return this.slots[groupPartition(groupId, this.slots.length)]!;
+    if (!this.cluster) return this.slots[groupPartition(groupId, this.slots.length)]!;
+    if (this.stopped) throw new FerryError(ErrorCode.SHUTTING_DOWN, 'broker is shutting down');
+    const partition = groupPartition(groupId, this.clusterPartitionCount());
+    const slot = this.slots[partition];
+    if (slot && slot.leaderEpoch !== null) return slot;
+    // The image may already name this broker while the ReplicaManager has not applied it yet.
+    if (this.topics.placement(CONSUMER_OFFSETS_TOPIC, partition)?.leader === this.cluster.nodeId) {
+      throw new FerryError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, `${CONSUMER_OFFSETS_TOPIC}-${partition} is about to be loaded`);
+    }
+    throw new FerryError(ErrorCode.NOT_COORDINATOR, `broker ${this.cluster.nodeId} does not coordinate group ${groupId} (${CONSUMER_OFFSETS_TOPIC}-${partition} is led elsewhere)`);
   }
 
   private readyShard(slot: Slot): GroupCoordinatorShard {
@@ -174,6 +347,10 @@ export class GroupCoordinatorRuntime {
       await slot.tail;
       return;
     }
+    if (this.cluster && slot.shard !== shard) {
+      // Leadership moved between the handler and here: these records must not reach the log.
+      throw new FerryError(ErrorCode.NOT_COORDINATOR, `${CONSUMER_OFFSETS_TOPIC}-${slot.partition} is no longer coordinated here`);
+    }
     const append = this.append(slot, result.records);
     slot.tail = append.then(
       () => undefined,
@@ -182,6 +359,14 @@ export class GroupCoordinatorRuntime {
     try {
       await append;
     } catch (err) {
+      if (this.cluster && err instanceof FerryError && err.code === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+        // Leadership moved: the ReplicaManager's news drops (or has dropped) this shard.
+        this.logger.info({ partition: slot.partition, err: err.message }, 'group records not written: leadership moved');
+        throw new FerryError(ErrorCode.NOT_COORDINATOR, `${CONSUMER_OFFSETS_TOPIC}-${slot.partition} is no longer led here: ${err.message}`);
+      }
+      // Memory may be ahead of the log (nothing written), or the records may be written but not
+      // committed (acks=all timed out): either way, rebuild from the log and serve again only
+      // once it is committed.
       this.logger.error({ err, partition: slot.partition, records: result.records.length }, 'appending group records failed; reloading the partition');
       if (slot.shard === shard) {
         slot.shard = null;
@@ -192,58 +377,132 @@ export class GroupCoordinatorRuntime {
   }
 
   private append(slot: Slot, records: CoordinatorRecord[]): Promise<unknown> {
-    const maxBatchBytes = slot.log.currentConfig.maxMessageBytes;
+    const log = slot.log!; // set by every load before a shard serves
+    const maxBatchBytes = log.currentConfig.maxMessageBytes;
     const now = this.clock();
     const batches = encodeBatches(records.map(encodeRecord).map((r) => ({ key: r.key, value: r.value, timestamp: now })), maxBatchBytes);
     const bytes = Buffer.concat(batches);
-    return slot.log.appendAsLeader(bytes, validateBatches(bytes, { maxBatchBytes }), SINGLE_NODE_LEADER_EPOCH);
+    const validated = validateBatches(bytes, { maxBatchBytes });
+    if (this.cluster) {
+      // acks=all: answered only once every in-sync replica has the records, so a new leader has them.
+      return this.topics.appendRecords(CONSUMER_OFFSETS_TOPIC, slot.partition, bytes, validated, ACKS_ALL, OFFSETS_COMMIT_TIMEOUT_MS);
+    }
+    return log.appendAsLeader(bytes, validated, SINGLE_NODE_LEADER_EPOCH);
   }
 
-  /** Replays the partition into a fresh shard; retries after LOAD_RETRY_MS on failure. */
+  /**
+   * Replays the partition into a fresh shard; retries after LOAD_RETRY_MS on failure.
+   *
+   * Cluster: the log is the one this broker leads, replayed up to its log end — not only up to its
+   * high watermark. A new leader keeps everything in its log (followers truncate to it, never it to
+   * them), so the records past its HW, written by the previous leader, are the history every later
+   * append extends; a shard that skipped them would write records computed from state the log
+   * contradicts, and its next reload would disagree with what it answered. Those records are not
+   * committed yet, though: the previous leader never answered them, and if this broker died now the
+   * next leader might not have them. So, as Kafka's coordinator does before it serves, the shard is
+   * made available only once the HW has reached the replayed log end — then everything it reflects
+   * is on every in-sync replica. Nothing else appends meanwhile (only the coordinator writes this
+   * topic, and it serves nothing yet), so the wait ends as soon as the followers have fetched the
+   * tail (or, if one is gone, once the ISR has shrunk — and never while the ISR is below
+   * min.insync.replicas, when no append could be acknowledged anyway).
+   */
   private async load(slot: Slot): Promise<void> {
     const started = this.clock();
     const loadNumber = ++slot.loads;
     await slot.tail;
-    const shard = new GroupCoordinatorShard(this.coordinatorConfig);
-    let records = 0;
-    let skipped = 0;
-    try {
-      const end = slot.log.logEndOffset;
-      let offset = slot.log.logStartOffset;
-      while (offset < end) {
-        const read = await slot.log.read(offset, LOAD_READ_BYTES, { maxOffset: end });
-        let next = offset;
-        for (const { pos } of iterateBatches(read.records)) {
-          const batch = decodeBatch(read.records, pos);
-          for (const r of batch.records) {
-            if (r.offset < offset) continue;
-            next = r.offset + 1;
-            try {
-              shard.replay(decodeRecord(r.key, r.value));
-              records++;
-            } catch (err) {
-              // One unreadable record must not take every group of the partition down with it.
-              skipped++;
-              this.logger.warn({ err, partition: slot.partition, offset: r.offset }, 'skipping an unreadable group record');
-            }
-          }
-          next = Math.max(next, batch.header.baseOffset + batch.header.lastOffsetDelta + 1);
-        }
-        if (next <= offset) break; // nothing readable below `end` (compaction gap at the tail)
-        offset = next;
+    if (this.stopped || slot.loads !== loadNumber) return;
+    let log: PartitionLog;
+    if (this.cluster) {
+      if (slot.leaderEpoch === null) return;
+      try {
+        log = this.topics.leaderLog(CONSUMER_OFFSETS_TOPIC, slot.partition, slot.leaderEpoch).log;
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, partition: slot.partition, leaderEpoch: slot.leaderEpoch }, 'group coordinator partition not readable as leader; retrying');
+        this.retryLoad(slot, loadNumber);
+        return;
       }
+    } else {
+      log = slot.log!;
+    }
+    const shard = new GroupCoordinatorShard(this.coordinatorConfig);
+    let replayed: { records: number; skipped: number; end: number };
+    try {
+      replayed = await this.replay(slot.partition, log, shard);
     } catch (err) {
       this.logger.error({ err, partition: slot.partition }, 'loading group state failed; retrying');
-      if (!this.stopped) setTimeout(() => void (slot.loads === loadNumber && this.load(slot)), LOAD_RETRY_MS).unref();
+      this.retryLoad(slot, loadNumber);
       return;
     }
     if (this.stopped || slot.loads !== loadNumber) return;
+    if (this.cluster && log.highWatermark < replayed.end) {
+      this.logger.info({ partition: slot.partition, highWatermark: log.highWatermark, logEndOffset: replayed.end }, 'group coordinator: waiting for the high watermark to reach the log end before serving');
+      if (!(await this.highWatermarkReaches(slot, log, replayed.end))) return;
+      if (this.stopped || slot.loads !== loadNumber) return;
+    }
     const now = this.clock();
     shard.onLoaded(now);
+    slot.log = log;
     slot.shard = shard;
-    this.logger.info({ partition: slot.partition, groups: shard.groups.size, records, skipped, ms: now - started }, 'group coordinator partition loaded');
+    this.logger.info(
+      { partition: slot.partition, leaderEpoch: slot.leaderEpoch ?? undefined, groups: shard.groups.size, records: replayed.records, skipped: replayed.skipped, ms: now - started },
+      'group coordinator partition loaded',
+    );
     // Topics may have changed while this partition was not serving.
     void this.commit(slot, shard, shard.onTopicMetadata(this.topicMetadata(), now)).catch(() => undefined);
+  }
+
+  private retryLoad(slot: Slot, loadNumber: number): void {
+    if (!this.stopped) setTimeout(() => void (slot.loads === loadNumber && this.load(slot)), LOAD_RETRY_MS).unref();
+  }
+
+  /** Replays `log` from its start to its current end into `shard`. */
+  private async replay(partition: number, log: PartitionLog, shard: GroupCoordinatorShard): Promise<{ records: number; skipped: number; end: number }> {
+    let records = 0;
+    let skipped = 0;
+    const end = log.logEndOffset;
+    let offset = log.logStartOffset;
+    while (offset < end) {
+      const read = await log.read(offset, LOAD_READ_BYTES, { maxOffset: end });
+      let next = offset;
+      for (const { pos } of iterateBatches(read.records)) {
+        const batch = decodeBatch(read.records, pos);
+        for (const r of batch.records) {
+          if (r.offset < offset) continue;
+          next = r.offset + 1;
+          try {
+            shard.replay(decodeRecord(r.key, r.value));
+            records++;
+          } catch (err) {
+            // One unreadable record must not take every group of the partition down with it.
+            skipped++;
+            this.logger.warn({ err, partition, offset: r.offset }, 'skipping an unreadable group record');
+          }
+        }
+        next = Math.max(next, batch.header.baseOffset + batch.header.lastOffsetDelta + 1);
+      }
+      if (next <= offset) break; // nothing readable below `end` (compaction gap at the tail)
+      offset = next;
+    }
+    return { records, skipped, end };
+  }
+
+  /** Cluster: resolves true once `log`'s HW ≥ `end`, false if the load is cancelled first (unload, stop). */
+  private highWatermarkReaches(slot: Slot, log: PartitionLog, end: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const finish = (reached: boolean): void => {
+        log.off('highWatermark', check);
+        if (slot.cancelWait === cancel) slot.cancelWait = null;
+        resolve(reached);
+      };
+      const check = (): void => {
+        if (log.highWatermark >= end) finish(true);
+      };
+      const cancel = (): void => finish(false);
+      slot.cancelWait?.();
+      slot.cancelWait = cancel;
+      log.on('highWatermark', check);
+      check();
+    });
   }
 
   private topicMetadata(): Map<string, number> {
@@ -255,7 +514,7 @@ export class GroupCoordinatorRuntime {
     const topics = this.topicMetadata();
     const now = this.clock();
     for (const slot of this.slots) {
-      const shard = slot.shard;
+      const shard = slot?.shard;
       if (shard) void this.commit(slot, shard, shard.onTopicMetadata(topics, now)).catch(() => undefined);
     }
   }
@@ -264,7 +523,7 @@ export class GroupCoordinatorRuntime {
     if (this.stopped) return;
     const now = this.clock();
     for (const slot of this.slots) {
-      const shard = slot.shard;
+      const shard = slot?.shard;
       if (!shard) continue;
       const result = shard.tick(now);
       if (result.records.length > 0 || result.events.length > 0) void this.commit(slot, shard, result).catch(() => undefined);
@@ -277,6 +536,10 @@ export class GroupCoordinatorRuntime {
       else this.logger.info(fields, msg);
     }
   }
+}
+
+function newSlot(partition: number, log: PartitionLog | null): Slot {
+  return { partition, log, shard: null, tail: Promise.resolve(), loads: 0, leaderEpoch: null, cancelWait: null };
 }
 
 /** One batch when it fits in maxBatchBytes, else the records split in halves until each part fits. */

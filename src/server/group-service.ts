@@ -8,7 +8,10 @@
  * per-group failures travel in the response's `error` fields. The responses' top-level `error`
  * fields are left unset.
  *
- * On a single node this broker coordinates every group; FindCoordinator names itself.
+ * On a single node this broker coordinates every group; FindCoordinator names itself. In a cluster
+ * the coordinator is the leader of the group's __consumer_offsets partition: FindCoordinator names
+ * it from the metadata image (COORDINATOR_NOT_AVAILABLE while there is none), other brokers answer
+ * NOT_COORDINATOR, and ListGroups lists the groups of the partitions this broker leads.
  * `client_id` in DescribeGroups comes from the SDK's user agent (`ferry-js/<clientId>`),
  * `client_host` from the connection's peer address.
  */
@@ -80,8 +83,7 @@ export function groupService(
     FindCoordinator: unary<FindCoordinatorRequest__Output, FindCoordinatorResponse>(logger, 'FindCoordinator', async (req) => {
       lifecycle.checkAcceptingRequests();
       validateGroupId(req.groupId);
-      const self = identity();
-      return { nodeId: self.nodeId, host: self.host, port: self.port };
+      return groups.coordinatorOf(req.groupId, identity());
     }),
 
     Heartbeat: unary<GroupHeartbeatRequest__Output, GroupHeartbeatResponse>(logger, 'Heartbeat', async (req, call) => {
