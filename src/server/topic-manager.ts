@@ -220,6 +220,8 @@ export class TopicManager {
   effectiveValues(topic: string): Map<string, ConfigValue> {
     const values = this.config.topicDefaults();
     const record = this.catalog.get(topic);
+    // In a cluster an unset min.insync.replicas means min(2, replication factor) (DESIGN §3).
+    if (record && this.cluster) values.set('min.insync.replicas', this.cluster.minInsyncFor(topic, record.replicationFactor));
     if (record) for (const [k, v] of validateTopicConfigs(record.configs)) values.set(k, v);
     return values;
   }
