@@ -1,20 +1,25 @@
 /**
  * Admin: typed wrappers over AdminService, FetchService.ListOffsets and MetadataService.
  *
- * Requests go to any broker (known brokers first, then bootstrap; the broker forwards to the
- * controller once there is one). Transport failures and retriable codes are retried with the Ferry
- * retry policy; a per-topic error in a response is thrown as its FerryError (the first one, naming
- * the topic). Creating topics that already exist throws TOPIC_ALREADY_EXISTS.
+ * Requests go to any broker (any-broker.ts: live known brokers first, then bootstrap; in a cluster
+ * the broker forwards changes to the active controller). Transport failures and retriable codes
+ * (NOT_CONTROLLER, REQUEST_TIMED_OUT, ...) are retried with the Ferry retry policy, whether they fail
+ * the whole request or come back per topic — then only the topics that failed are sent again. A
+ * non-retriable per-topic error is thrown as its FerryError (the first one, naming the topic).
+ *
+ * A retry after a timeout cannot know whether the first attempt took effect. Deleting: a topic gone
+ * on the retry counts as deleted. Creating: TOPIC_ALREADY_EXISTS on a retry is thrown (someone else
+ * may have created it with other settings) but says an earlier attempt may have.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import type { BrokerClients } from './connection-pool.js';
-import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
+import { callAnyBroker } from './any-broker.js';
 import { closedError, fromResponseError } from './errors.js';
 import { GroupAdmin } from './group-admin.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
-import { withRetry } from './retry.js';
+import { backoffMs, sleep } from './retry.js';
 import type { CreateTopicsResponse__Output } from '../generated/ferry/v1/CreateTopicsResponse.js';
 import type { DeleteTopicsResponse__Output } from '../generated/ferry/v1/DeleteTopicsResponse.js';
 import type { ListTopicsResponse__Output } from '../generated/ferry/v1/ListTopicsResponse.js';
@@ -46,13 +51,6 @@ function withTopic(err: FerryError, topic: string): FerryError {
   return e;
 }
 
-function throwFirst(results: readonly (TopicResult__Output | null)[]): void {
-  for (const r of results) {
-    const err = r ? fromResponseError(r.error) : null;
-    if (err) throw withTopic(err, r!.name);
-  }
-}
-
 export class Admin {
   private closed = false;
   private readonly groups: GroupAdmin;
@@ -65,18 +63,41 @@ export class Admin {
   }
 
   /** Runs `call` against brokers in turn until one answers; retries retriable failures. */
-  private request<T>(call: (c: BrokerClients, options: grpc.CallOptions, cb: grpc.requestCallback<T>) => unknown): Promise<T> {
-    if (this.closed) return Promise.reject(closedError('admin'));
-    return withRetry(
-      async (attempt) => {
-        const addresses = this.ctx.metadata.addresses();
-        const address = addresses[attempt % addresses.length]!;
-        const clients = this.ctx.pool.get(address);
-        return unary<T>((o, cb) => call(clients, o, cb), this.ctx.requestTimeoutMs);
-      },
-      this.ctx.retry,
-      { isCancelled: () => this.closed },
-    );
+  private async request<T>(call: (c: BrokerClients, options: grpc.CallOptions, cb: grpc.requestCallback<T>) => unknown): Promise<T> {
+    if (this.closed) throw closedError('admin');
+    return (await callAnyBroker<T>(this.ctx, call, { isCancelled: () => this.closed })).res;
+  }
+
+  /**
+   * Sends `names` with `send` and retries, with backoff, the ones whose per-topic result is a
+   * retriable error, until none is left or the retry policy is spent. `onRetriedError` may accept an
+   * error seen on a retry (returning null) or reword it.
+   */
+  private async perTopic(
+    names: readonly string[],
+    send: (names: string[]) => Promise<readonly (TopicResult__Output | null)[]>,
+    onRetriedError: (err: FerryError, earlier: FerryError) => FerryError | null = (err) => err,
+  ): Promise<void> {
+    let pending = [...names];
+    const earlier = new Map<string, FerryError>();
+    for (let attempt = 0; ; attempt++) {
+      const results = await send(pending);
+      const again: string[] = [];
+      for (const r of results) {
+        if (!r) continue;
+        let err = fromResponseError(r.error);
+        const before = earlier.get(r.name);
+        if (err && before) err = onRetriedError(err, before);
+        if (!err) continue;
+        if (!err.retriable || attempt >= this.ctx.retry.retries || this.closed) throw withTopic(err, r.name);
+        earlier.set(r.name, err);
+        again.push(r.name);
+      }
+      if (again.length === 0) return;
+      pending = again;
+      const r = this.ctx.retry;
+      await sleep(backoffMs(attempt + 1, r.initialRetryTimeMs, r.maxRetryTimeMs));
+    }
   }
 
   async createTopics(topics: NewTopicSpec[], options: { validateOnly?: boolean } = {}): Promise<void> {
@@ -89,28 +110,45 @@ export class Admin {
         }
       }
     }
-    const request = {
-      topics: topics.map((t) => ({
-        name: t.name,
-        numPartitions: t.partitions ?? 0,
-        replicationFactor: t.replicationFactor ?? 0,
-        configs: t.configs ?? {},
-      })),
-      validateOnly: options.validateOnly ?? false,
-      timeoutMs: this.ctx.requestTimeoutMs,
-    };
-    const res = await this.request<CreateTopicsResponse__Output>((c, o, cb) => c.admin.CreateTopics(request, o, cb));
-    throwFirst(res.topics);
-    if (!options.validateOnly) this.ctx.metadata.markStale(topics.map((t) => t.name));
+    const specs = new Map(topics.map((t) => [t.name, t]));
+    const validateOnly = options.validateOnly ?? false;
+    try {
+      await this.perTopic(
+        [...specs.keys()],
+        async (names) => {
+          const request = {
+            topics: names.map((name) => {
+              const t = specs.get(name)!;
+              return { name, numPartitions: t.partitions ?? 0, replicationFactor: t.replicationFactor ?? 0, configs: t.configs ?? {} };
+            }),
+            validateOnly,
+            timeoutMs: this.ctx.requestTimeoutMs,
+          };
+          return (await this.request<CreateTopicsResponse__Output>((c, o, cb) => c.admin.CreateTopics(request, o, cb))).topics;
+        },
+        (err, before) =>
+          err.code === ErrorCode.TOPIC_ALREADY_EXISTS
+            ? new FerryError(err.code, `${err.message} (an earlier attempt failed with ${before.code} and may have created it)`)
+            : err,
+      );
+    } finally {
+      if (!validateOnly) this.ctx.metadata.markStale(specs.keys());
+    }
   }
 
   async deleteTopics(names: string[]): Promise<void> {
     if (!Array.isArray(names) || names.length === 0) throw new FerryError(ErrorCode.INVALID_REQUEST, 'deleteTopics() needs at least one name');
-    const res = await this.request<DeleteTopicsResponse__Output>((c, o, cb) =>
-      c.admin.DeleteTopics({ names, timeoutMs: this.ctx.requestTimeoutMs }, o, cb),
-    );
-    this.ctx.metadata.markStale(names);
-    throwFirst(res.topics);
+    try {
+      await this.perTopic(
+        names,
+        async (pending) =>
+          (await this.request<DeleteTopicsResponse__Output>((c, o, cb) => c.admin.DeleteTopics({ names: pending, timeoutMs: this.ctx.requestTimeoutMs }, o, cb))).topics,
+        // Gone on a retry: the earlier attempt deleted it.
+        (err) => (err.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? null : err),
+      );
+    } finally {
+      this.ctx.metadata.markStale(names);
+    }
   }
 
   async listTopics(options: { includeInternal?: boolean } = {}): Promise<TopicListing[]> {
@@ -149,19 +187,20 @@ export class Admin {
   /** Grows `topic` to `totalCount` partitions (never shrinks). */
   async createPartitions(topic: string, totalCount: number, options: { validateOnly?: boolean } = {}): Promise<void> {
     if (!Number.isInteger(totalCount) || totalCount < 1) throw new FerryError(ErrorCode.INVALID_PARTITIONS, `totalCount must be an integer >= 1, got ${totalCount}`);
-    const res = await this.request<CreatePartitionsResponse__Output>((c, o, cb) =>
-      c.admin.CreatePartitions({ topic, totalCount, validateOnly: options.validateOnly ?? false }, o, cb),
-    );
-    throwFirst([res.result]);
+    await this.perTopic([topic], async () => [
+      (await this.request<CreatePartitionsResponse__Output>((c, o, cb) => c.admin.CreatePartitions({ topic, totalCount, validateOnly: options.validateOnly ?? false }, o, cb)))
+        .result,
+    ]);
     this.ctx.metadata.markStale([topic]);
   }
 
   /** Sets `set` and reverts `deleteKeys` to the broker default, atomically per topic. */
   async alterTopicConfigs(topic: string, set: Record<string, string> = {}, deleteKeys: string[] = [], options: { validateOnly?: boolean } = {}): Promise<void> {
-    const res = await this.request<AlterTopicConfigsResponse__Output>((c, o, cb) =>
-      c.admin.AlterTopicConfigs({ topic, set, delete: deleteKeys, validateOnly: options.validateOnly ?? false }, o, cb),
-    );
-    throwFirst([res.result]);
+    await this.perTopic([topic], async () => [
+      (await this.request<AlterTopicConfigsResponse__Output>((c, o, cb) =>
+        c.admin.AlterTopicConfigs({ topic, set, delete: deleteKeys, validateOnly: options.validateOnly ?? false }, o, cb),
+      )).result,
+    ]);
   }
 
   /** Offsets of `topic`'s partitions (all when omitted) at 'earliest', 'latest' or a timestamp. */

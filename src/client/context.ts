@@ -12,6 +12,8 @@ export interface ClientContext {
   readonly metadata: MetadataCache;
   readonly logger: Logger;
   readonly requestTimeoutMs: number;
+  /** Per-broker connection bound for requests any broker can answer (see FerryOptions). */
+  readonly connectTimeoutMs: number;
   readonly retry: RetryOptions;
 }
 

@@ -17,8 +17,10 @@ import type { GroupServiceClient } from '../generated/ferry/v1/GroupService.js';
 import { ErrorCode, FerryError, type WireError } from '../protocol/errors.js';
 import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
+import { callAnyBroker as callAny } from './any-broker.js';
+import { advertisedAddress } from './broker-addresses.js';
 import { fromResponseError, isRetriableForClient, toFerryError } from './errors.js';
-import { backoffMs, sleep, withRetry } from './retry.js';
+import { backoffMs, sleep } from './retry.js';
 
 /** Errors after which the cached coordinator address is suspect. */
 const REDISCOVER: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -39,31 +41,14 @@ export function isRetriableForGroup(err: FerryError): boolean {
   return isRetriableForClient(err) || err.code === ErrorCode.STALE_MEMBER_EPOCH;
 }
 
-/** Hosts a broker may advertise that mean "the address you reached me on". */
-const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
-
-function hostOf(address: string): string {
-  const i = address.lastIndexOf(':');
-  return i < 0 ? address : address.slice(0, i);
-}
-
 type GroupInvoke<T> = (client: GroupServiceClient, options: grpc.CallOptions, cb: grpc.requestCallback<T>) => unknown;
 
-/** Any broker can answer a FindCoordinator, ListGroups...: tries known brokers in turn, with retries. */
+/** Any broker can answer a FindCoordinator, ListGroups...: see any-broker.ts. */
 export function callAnyBroker<T>(ctx: ClientContext, invoke: GroupInvoke<T>, isCancelled?: () => boolean): Promise<{ res: T; address: string }> {
-  return withRetry(
-    async (attempt) => {
-      const addresses = ctx.metadata.addresses();
-      const address = addresses[attempt % addresses.length]!;
-      const client = ctx.pool.get(address).group;
-      const res = await unary<T>((o, cb) => invoke(client, o, cb), ctx.requestTimeoutMs);
-      const err = fromResponseError((res as { error?: WireError | null }).error);
-      if (err) throw err;
-      return { res, address };
-    },
-    ctx.retry,
-    isCancelled ? { isCancelled } : {},
-  );
+  return callAny<T>(ctx, (clients, o, cb) => invoke(clients.group, o, cb), {
+    ...(isCancelled ? { isCancelled } : {}),
+    responseError: (res) => fromResponseError((res as { error?: WireError | null }).error),
+  });
 }
 
 /** The coordinator's `host:port` for `groupId`. */
@@ -72,8 +57,7 @@ export async function findCoordinator(ctx: ClientContext, groupId: string, isCan
   if (!Number.isInteger(res.port) || res.port <= 0) {
     throw new FerryError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `no coordinator for group ${groupId} yet`);
   }
-  const host = WILDCARD_HOSTS.has(res.host) ? hostOf(address) : res.host;
-  return `${host}:${res.port}`;
+  return advertisedAddress(res.host, res.port, address);
 }
 
 export class CoordinatorLink {

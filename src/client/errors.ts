@@ -93,7 +93,12 @@ export function fromResponseError(wire: WireError | null | undefined): FerryErro
   return fromWireError(wire);
 }
 
-/** Errors after which cached leadership is suspect and metadata must be fetched again. */
+/**
+ * Errors after which cached leadership is suspect and metadata must be fetched again. Not here,
+ * because the leader is still right and only a retry is needed: NOT_ENOUGH_REPLICAS(_AFTER_APPEND)
+ * (the ISR is short), THROTTLED, CORRUPT_MESSAGE, STORAGE_ERROR, NOT_CONTROLLER (admin requests go
+ * to any broker, which forwards them).
+ */
 const REFRESH_METADATA: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -107,6 +112,18 @@ const REFRESH_METADATA: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 export function needsMetadataRefresh(err: FerryError): boolean {
   return REFRESH_METADATA.has(err.code);
+}
+
+/**
+ * The broker could not be reached or did not answer at all: the connection failed (gRPC
+ * UNAVAILABLE), or the client's own deadline passed. A REQUEST_TIMED_OUT the broker sent (e.g. an
+ * acks=all wait that ran out) is an answer, so it does not count.
+ */
+export function isConnectionError(err: FerryError): boolean {
+  if (err.code === ErrorCode.BROKER_NOT_AVAILABLE) return true;
+  if (err.code !== ErrorCode.REQUEST_TIMED_OUT) return false;
+  const cause = err.cause;
+  return isServiceError(cause) && cause.code === GrpcStatus.DEADLINE_EXCEEDED && firstString(cause.metadata, METADATA_ERROR_CODE) === undefined;
 }
 
 /**

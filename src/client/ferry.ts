@@ -26,12 +26,21 @@ export class Ferry {
     const metadata = new MetadataCache(pool, {
       bootstrap: o.bootstrap,
       requestTimeoutMs: o.requestTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
       retry: o.retry,
       refreshBackoffMs: o.metadataRefreshBackoffMs,
       maxAgeMs: o.metadataMaxAgeMs,
       logger,
     });
-    this.ctx = { clientId: o.clientId, pool, metadata, logger, requestTimeoutMs: o.requestTimeoutMs, retry: o.retry };
+    this.ctx = {
+      clientId: o.clientId,
+      pool,
+      metadata,
+      logger,
+      requestTimeoutMs: o.requestTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+      retry: o.retry,
+    };
   }
 
   producer(options: ProducerOptions = {}): Producer {

@@ -10,15 +10,21 @@
  * `epoch` is bumped by seek/pause/reassignment; results fetched under an older epoch are dropped,
  * so nothing fetched before a seek can reach the application after it.
  *
+ * Leadership: each fetch names the partition's leader epoch from metadata (`current_leader_epoch`),
+ * so a deposed leader answers FENCED_LEADER_EPOCH instead of serving data it may later truncate,
+ * and a broker behind the metadata answers UNKNOWN_LEADER_EPOCH.
+ *
  * Errors: OFFSET_OUT_OF_RANGE → autoOffsetReset ('none' reports the error); retriable errors (leader
- * moved, broker unavailable) → metadata refresh and exponential backoff of that partition;
- * anything else is reported to the consumer and the partition backs off.
+ * moved or fenced, no leader, broker unreachable) → the error's leader hint when it names a newer
+ * epoch, else a metadata refresh, and an exponential backoff of that partition; the partition then
+ * resumes from its fetch offset on whoever leads (nothing skipped, nothing repeated). Anything else
+ * is reported to the consumer and the partition backs off.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import type { FetchResponse__Output } from '../generated/ferry/v1/FetchResponse.js';
 import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
-import { fromResponseError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
+import { fromResponseError, isConnectionError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { decodeFetchedRecords, nextFetchOffset } from './fetch-decoder.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
@@ -217,7 +223,8 @@ export class Fetcher {
       offsets.push(s.fetchOffset);
       let parts = topics.get(s.topic);
       if (!parts) topics.set(s.topic, (parts = []));
-      parts.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes, currentLeaderEpoch: -1 });
+      const currentLeaderEpoch = this.ctx.metadata.leaderEpoch(s.topic, s.partition);
+      parts.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes, currentLeaderEpoch });
     }
     const request = {
       maxWaitMs: o.fetchMaxWaitMs,
@@ -230,12 +237,12 @@ export class Fetcher {
     try {
       client = this.ctx.pool.get(address).fetch;
     } catch (err) {
-      this.onFetchFailed(states, toFerryError(err));
+      this.onFetchFailed(address, states, toFerryError(err));
       return;
     }
     unary<FetchResponse__Output>((opts, cb) => client.Fetch(request, opts, cb), this.ctx.requestTimeoutMs + o.fetchMaxWaitMs).then(
-      (res) => this.onFetched(states, epochs, offsets, res),
-      (err: unknown) => this.onFetchFailed(states, toFerryError(err)),
+      (res) => this.onFetched(address, states, epochs, offsets, res),
+      (err: unknown) => this.onFetchFailed(address, states, toFerryError(err)),
     );
   }
 
@@ -252,19 +259,29 @@ export class Fetcher {
     return Math.max(o.maxPartitionFetchBytes, grown);
   }
 
-  private onFetchFailed(states: PartitionState[], err: FerryError): void {
+  private onFetchFailed(address: string, states: PartitionState[], err: FerryError): void {
     const now = Date.now();
     for (const s of states) {
       s.inFlight = false;
       this.backoff(s, now);
     }
-    this.ctx.logger.debug({ code: err.code, err: err.message }, 'fetch failed');
-    if (needsMetadataRefresh(err)) this.ctx.metadata.markStale(new Set(states.map((s) => s.topic)));
+    this.ctx.logger.debug({ address, code: err.code, err: err.message }, 'fetch failed');
+    if (isConnectionError(err)) this.ctx.metadata.brokerFailed(address);
+    if (needsMetadataRefresh(err)) this.refresh(new Set(states.map((s) => s.topic)));
     if (!isRetriableForClient(err)) for (const s of states) this.sink.onError(err, s);
     this.tick();
   }
 
-  private onFetched(states: PartitionState[], epochs: number[], offsets: number[], res: FetchResponse__Output): void {
+  /** Refreshes leadership of `topics`; the partitions' own backoff decides when they fetch again. */
+  private refresh(topics: Set<string>): void {
+    this.ctx.metadata.markStale(topics);
+    this.ctx.metadata.refresh(topics).then(
+      () => this.tick(),
+      (err: unknown) => this.ctx.logger.debug({ err: toFerryError(err).message }, 'consumer metadata refresh failed'),
+    );
+  }
+
+  private onFetched(address: string, states: PartitionState[], epochs: number[], offsets: number[], res: FetchResponse__Output): void {
     const now = Date.now();
     const results = new Map<string, FetchResponse__Output['topics'][number]['partitions'][number]>();
     for (const t of res.topics) for (const p of t.partitions) results.set(tpKey(t.topic, p.partition), p);
@@ -279,7 +296,8 @@ export class Fetcher {
       const err = fromResponseError(r.error);
       if (err) {
         this.onPartitionError(s, err, now);
-        if (needsMetadataRefresh(err)) stale.add(s.topic);
+        const hinted = err.leader !== undefined && this.ctx.metadata.applyLeaderHint(s.topic, s.partition, err.leader, address);
+        if (!hinted && needsMetadataRefresh(err)) stale.add(s.topic);
         continue;
       }
       s.highWatermark = r.highWatermark;
@@ -313,10 +331,7 @@ export class Fetcher {
       if (records.length > 0) this.sink.onFetched({ state: s, epoch: d.epoch, records, index: 0, highWatermark: d.highWatermark, bytes: d.buf.length });
       else this.bufferedBytes -= d.buf.length;
     }
-    if (stale.size > 0) {
-      this.ctx.metadata.markStale(stale);
-      this.ctx.metadata.refresh(stale).catch(() => undefined);
-    }
+    if (stale.size > 0) this.refresh(stale);
     this.tick();
   }
 

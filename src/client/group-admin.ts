@@ -2,8 +2,10 @@
  * Consumer-group administration (the Admin client's group methods): list, describe, lag, offset
  * reset, delete, committed offsets.
  *
- * Routing: ListGroups goes to every known broker (each coordinator knows only its own groups) and
- * the answers are merged by group id; everything about one group goes to its coordinator
+ * Routing: ListGroups goes to every broker (each coordinator knows only its own groups — in a
+ * cluster, those of the __consumer_offsets partitions it leads), learnt from a metadata request
+ * first so a single bootstrap address suffices, and the answers are merged by group id;
+ * everything about one group goes to its coordinator
  * (FindCoordinator, cached per call), retried on coordinator moves as the consumer does.
  *
  * Failures: a per-group or per-partition `Error` in an answer is thrown as its FerryError naming
@@ -17,7 +19,7 @@ import type { DescribeGroupsResponse__Output } from '../generated/ferry/v1/Descr
 import type { FetchOffsetsResponse__Output } from '../generated/ferry/v1/FetchOffsetsResponse.js';
 import type { ListGroupsResponse__Output } from '../generated/ferry/v1/ListGroupsResponse.js';
 import { ErrorCode, FerryError } from '../protocol/errors.js';
-import { unary } from './connection-pool.js';
+import { awaitConnected, unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
 import { CoordinatorLink, findCoordinator } from './coordinator.js';
 import { fromResponseError, toFerryError } from './errors.js';
@@ -45,14 +47,17 @@ export class GroupAdmin {
   constructor(private readonly ctx: ClientContext) {}
 
   async listGroups(statesFilter: string[] = []): Promise<GroupListingInfo[]> {
+    // Every broker the cluster has, not only the bootstrap list (a failure leaves the known ones).
+    await this.ctx.metadata.cluster([], false).catch(() => undefined);
     const groups = new Map<string, GroupListingInfo>();
     let answered = 0;
     let lastError: FerryError | null = null;
     await Promise.all(
       this.ctx.metadata.addresses().map(async (address) => {
         try {
-          const client = this.ctx.pool.get(address).group;
-          const res = await unary<ListGroupsResponse__Output>((o, cb) => client.ListGroups({ statesFilter }, o, cb), this.ctx.requestTimeoutMs);
+          const clients = this.ctx.pool.get(address);
+          await awaitConnected(clients, this.ctx.connectTimeoutMs);
+          const res = await unary<ListGroupsResponse__Output>((o, cb) => clients.group.ListGroups({ statesFilter }, o, cb), this.ctx.requestTimeoutMs);
           answered++;
           for (const g of res.groups) groups.set(g.groupId, { groupId: g.groupId, state: g.state, members: g.members });
         } catch (err) {

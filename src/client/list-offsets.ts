@@ -3,14 +3,16 @@
  * consumer (auto.offset.reset, seek) and Admin.listOffsets.
  *
  * EARLIEST = -2 (log start offset), LATEST = -1 (high watermark), otherwise the first offset whose
- * timestamp >= t, or offset -1 when there is none. A retriable error anywhere refreshes metadata and
- * retries the whole lookup (idempotent); the first non-retriable per-partition error is thrown.
+ * timestamp >= t, or offset -1 when there is none. A retriable error anywhere retries the whole
+ * lookup (idempotent) after taking the error's leader hint or marking the topics' metadata stale,
+ * and a broker that could not be reached goes to the back of the broker list; the first
+ * non-retriable per-partition error is thrown.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import type { ListOffsetsResponse__Output } from '../generated/ferry/v1/ListOffsetsResponse.js';
 import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
-import { fromResponseError, needsMetadataRefresh } from './errors.js';
+import { fromResponseError, isConnectionError, needsMetadataRefresh, toFerryError } from './errors.js';
 import { withRetry } from './retry.js';
 import type { OffsetSpec } from './types.js';
 
@@ -60,12 +62,21 @@ async function once(ctx: ClientContext, queries: OffsetQuery[]): Promise<OffsetA
     [...byAddress].map(async ([address, topics]) => {
       const client = ctx.pool.get(address).fetch;
       const request = { topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) };
-      const res = await unary<ListOffsetsResponse__Output>((o, cb) => client.ListOffsets(request, o, cb), ctx.requestTimeoutMs);
+      let res: ListOffsetsResponse__Output;
+      try {
+        res = await unary<ListOffsetsResponse__Output>((o, cb) => client.ListOffsets(request, o, cb), ctx.requestTimeoutMs);
+      } catch (raw) {
+        const err = toFerryError(raw);
+        if (isConnectionError(err)) ctx.metadata.brokerFailed(address);
+        if (needsMetadataRefresh(err)) ctx.metadata.markStale(topics.keys());
+        throw err;
+      }
       for (const t of res.topics) {
         for (const p of t.partitions) {
           const err = fromResponseError(p.error);
           if (err) {
-            if (needsMetadataRefresh(err)) ctx.metadata.markStale([t.topic]);
+            const hinted = err.leader !== undefined && ctx.metadata.applyLeaderHint(t.topic, p.partition, err.leader, address);
+            if (!hinted && needsMetadataRefresh(err)) ctx.metadata.markStale([t.topic]);
             throw err;
           }
           found.set(`${t.topic}\u0000${p.partition}`, { offset: p.offset, timestamp: p.timestamp });

@@ -1,19 +1,27 @@
 /**
- * Who leads what, as last heard from the cluster: topic → partitions → leader address.
+ * Who leads what, as last heard from the cluster: topic → partitions → leader address and epoch.
  *
- * Filled from the Metadata RPC (asked of any known broker, bootstrap first), with
- * `allowAutoTopicCreation: true` as Kafka producers do. Refreshes are coalesced: any number of
- * callers asking for any topics while a request is out share the next request, which carries every
- * topic the cache knows plus the new ones. Two requests are at least `refreshBackoffMs` apart, so an
- * error storm cannot turn into a metadata storm. Entries older than `maxAgeMs` are refreshed on use.
+ * Filled from the Metadata RPC, asked of any broker this client knows (broker-addresses.ts: the
+ * brokers of the last response, then the bootstrap list, live ones first; a broker that cannot be
+ * connected to within `connectTimeoutMs` is skipped for the next), with `allowAutoTopicCreation:
+ * true` as Kafka producers do. Refreshes are coalesced: any number of callers asking for any topics
+ * while a request is out share the next request, which carries every topic the cache knows plus the
+ * new ones. Two requests are at least `refreshBackoffMs` apart, so an error storm cannot turn into a
+ * metadata storm. Entries older than `maxAgeMs` are refreshed on use.
+ *
+ * Leader epochs only move forward (KIP-320): a response from a broker whose metadata lags, naming an
+ * older leader epoch than the one cached for the same topic id, does not move the leader back. A
+ * leader hint in a NOT_LEADER_OR_FOLLOWER error (`applyLeaderHint`) updates one partition at once,
+ * so a retry need not wait for a metadata round trip.
  *
  * `topic()` is synchronous for the producer's hot path; `getTopic()` waits for metadata when the
  * topic is unknown, stale or errored, and throws its FerryError once retries are spent.
  */
-import { ErrorCode, FerryError } from '../protocol/errors.js';
+import { ErrorCode, FerryError, type LeaderHint } from '../protocol/errors.js';
 import type { MetadataResponse__Output } from '../generated/ferry/v1/MetadataResponse.js';
-import { unary, type ConnectionPool } from './connection-pool.js';
-import { fromResponseError, isRetriableForClient } from './errors.js';
+import { BrokerAddresses, advertisedAddress, normalizeAddress } from './broker-addresses.js';
+import { awaitConnected, unary, type ConnectionPool } from './connection-pool.js';
+import { fromResponseError, isConnectionError, isRetriableForClient, toFerryError } from './errors.js';
 import { sleep, withRetry } from './retry.js';
 import type { ClusterMetadata, Logger, RetryOptions } from './types.js';
 
@@ -26,6 +34,8 @@ export interface PartitionLeader {
 
 export interface TopicInfo {
   readonly name: string;
+  /** '' when the broker did not say. */
+  readonly topicId: string;
   readonly numPartitions: number;
   /** Indexed by partition number. */
   readonly partitions: readonly PartitionLeader[];
@@ -37,33 +47,29 @@ export interface TopicInfo {
 export interface MetadataCacheOptions {
   bootstrap: string[];
   requestTimeoutMs: number;
+  connectTimeoutMs: number;
   retry: RetryOptions;
   refreshBackoffMs: number;
   maxAgeMs: number;
   logger: Logger;
 }
 
-/** Hosts a broker may advertise that mean "the address you reached me on". */
-const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
-
-function hostOf(address: string): string {
-  const i = address.lastIndexOf(':');
-  return i < 0 ? address : address.slice(0, i);
-}
+const NO_LEADER: PartitionLeader = Object.freeze({ leaderId: -1, leaderEpoch: -1, address: null });
 
 export class MetadataCache {
   private readonly topics = new Map<string, TopicInfo>();
-  private readonly brokers = new Map<number, string>();
+  private readonly brokers: BrokerAddresses;
   private readonly wanted = new Set<string>();
   private inflight: Promise<void> | null = null;
   private lastRequestMs = 0;
-  private nextBroker = 0;
   private closed = false;
 
   constructor(
     private readonly pool: ConnectionPool,
     private readonly options: MetadataCacheOptions,
-  ) {}
+  ) {
+    this.brokers = new BrokerAddresses(options.bootstrap);
+  }
 
   /** Cached topic, or undefined (unknown or never fetched). Never does I/O. */
   topic(name: string): TopicInfo | undefined {
@@ -74,11 +80,23 @@ export class MetadataCache {
     return this.topics.get(topic)?.partitions[partition]?.address ?? null;
   }
 
-  /** Known broker addresses first, then the bootstrap list: where to send cluster-wide requests. */
+  /** The cached leader epoch of a partition; -1 when unknown (requests then skip epoch fencing). */
+  leaderEpoch(topic: string, partition: number): number {
+    return this.topics.get(topic)?.partitions[partition]?.leaderEpoch ?? -1;
+  }
+
+  /** Where to send requests any broker can answer, in the order to try them (see broker-addresses.ts). */
   addresses(): string[] {
-    const seen = new Set<string>(this.brokers.values());
-    for (const b of this.options.bootstrap) seen.add(b);
-    return [...seen];
+    return this.brokers.candidates();
+  }
+
+  /** A request to `address` failed at the connection level: try other brokers first from now on. */
+  brokerFailed(address: string): void {
+    this.brokers.markFailed(address);
+  }
+
+  brokerAnswered(address: string): void {
+    this.brokers.markOk(address);
   }
 
   /** Marks topics (all when omitted) for refresh on next use. */
@@ -88,6 +106,23 @@ export class MetadataCache {
       const t = this.topics.get(name);
       if (t) this.topics.set(name, { ...t, fetchedAtMs: 0 });
     }
+  }
+
+  /**
+   * Takes the leader named by an error's hint for one partition, if its epoch is newer than the
+   * cached one. `askedAddress` is the broker that sent the hint (for a wildcard host in it).
+   * Returns whether the cache changed.
+   */
+  applyLeaderHint(topic: string, partition: number, hint: LeaderHint, askedAddress: string): boolean {
+    const t = this.topics.get(topic);
+    const cached = t?.partitions[partition];
+    if (!t || !cached || hint.leaderId < 0 || hint.leaderEpoch < 0 || hint.leaderEpoch <= cached.leaderEpoch) return false;
+    const address = this.brokers.addressOf(hint.leaderId) ?? (normalizeAddress(hint.leaderAddress, askedAddress) || null);
+    const partitions = [...t.partitions];
+    partitions[partition] = { leaderId: hint.leaderId, leaderEpoch: hint.leaderEpoch, address };
+    this.topics.set(topic, { ...t, partitions });
+    this.options.logger.debug({ topic, partition, leaderId: hint.leaderId, leaderEpoch: hint.leaderEpoch, address }, 'leader hint applied');
+    return true;
   }
 
   /** The topic's metadata, fetched if missing, stale or errored; throws its FerryError after retries. */
@@ -134,28 +169,31 @@ export class MetadataCache {
     }
   }
 
-  /** One Metadata RPC, trying each known broker in turn; rejects with the last error when all fail. */
+  /**
+   * One Metadata RPC, trying every known broker in turn (live ones first), each given
+   * `connectTimeoutMs` to connect; rejects with the last error when none answers.
+   */
   async request(
     topics: string[],
     allowAutoTopicCreation: boolean,
     includeInternal: boolean,
   ): Promise<{ response: MetadataResponse__Output; address: string }> {
-    const addresses = this.addresses();
     let lastError: FerryError | undefined;
-    for (let i = 0; i < addresses.length; i++) {
-      const address = addresses[(this.nextBroker + i) % addresses.length]!;
+    for (const address of this.brokers.candidates()) {
+      if (this.closed) break;
       try {
-        const client = this.pool.get(address).metadata;
+        const clients = this.pool.get(address);
+        await awaitConnected(clients, this.options.connectTimeoutMs);
         const response = await unary<MetadataResponse__Output>(
-          (o, cb) => client.Metadata({ topics, allowAutoTopicCreation, includeInternal }, o, cb),
+          (o, cb) => clients.metadata.Metadata({ topics, allowAutoTopicCreation, includeInternal }, o, cb),
           this.options.requestTimeoutMs,
         );
+        this.brokers.markOk(address);
         return { response, address };
       } catch (err) {
-        lastError = err as FerryError;
-        // Try the next broker next time too, so one dead bootstrap address is not asked first forever.
-        this.nextBroker = (this.nextBroker + i + 1) % addresses.length;
-        this.options.logger.debug({ address, err: lastError.message }, 'metadata request failed');
+        lastError = toFerryError(err);
+        if (isConnectionError(lastError)) this.brokers.markFailed(address);
+        this.options.logger.debug({ address, code: lastError.code, err: lastError.message }, 'metadata request failed');
         if (!isRetriableForClient(lastError)) throw lastError;
       }
     }
@@ -165,29 +203,32 @@ export class MetadataCache {
   /** Folds a response into the cache. Exposed for tests. */
   apply(res: MetadataResponse__Output, askedAddress: string): void {
     const now = Date.now();
-    for (const b of res.brokers) {
-      const host = WILDCARD_HOSTS.has(b.host) ? hostOf(askedAddress) : b.host;
-      this.brokers.set(b.nodeId, `${host}:${b.port}`);
-    }
+    this.brokers.setBrokers(res.brokers.map((b) => ({ nodeId: b.nodeId, address: advertisedAddress(b.host, b.port, askedAddress) })));
     for (const t of res.topics) {
       const error = fromResponseError(t.error);
+      if (error && error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+        this.topics.set(t.name, { name: t.name, topicId: t.topicId, numPartitions: 0, partitions: [], error, fetchedAtMs: now });
+        continue;
+      }
+      const old = this.topics.get(t.name);
+      // Epochs of a deleted and re-created topic start again: compare only within one topic id.
+      const sameTopic = old !== undefined && old.topicId === t.topicId;
       const partitions: PartitionLeader[] = [];
       for (const p of t.partitions) {
+        const cached = sameTopic ? old.partitions[p.partition] : undefined;
+        if (cached && p.leaderEpoch >= 0 && p.leaderEpoch < cached.leaderEpoch) {
+          partitions[p.partition] = cached; // this broker's metadata lags: keep the newer leader
+          continue;
+        }
         partitions[p.partition] = {
           leaderId: p.leaderId,
           leaderEpoch: p.leaderEpoch,
-          address: p.leaderId >= 0 ? (this.brokers.get(p.leaderId) ?? null) : null,
+          address: p.leaderId >= 0 ? (this.brokers.addressOf(p.leaderId) ?? null) : null,
         };
       }
       // A sparse answer (some partitions missing) would leave holes; fill them as leaderless.
-      for (let i = 0; i < partitions.length; i++) {
-        if (!partitions[i]) partitions[i] = { leaderId: -1, leaderEpoch: -1, address: null };
-      }
-      if (error && error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-        this.topics.set(t.name, { name: t.name, numPartitions: 0, partitions: [], error, fetchedAtMs: now });
-        continue;
-      }
-      this.topics.set(t.name, { name: t.name, numPartitions: partitions.length, partitions, error, fetchedAtMs: now });
+      for (let i = 0; i < partitions.length; i++) if (!partitions[i]) partitions[i] = NO_LEADER;
+      this.topics.set(t.name, { name: t.name, topicId: t.topicId, numPartitions: partitions.length, partitions, error, fetchedAtMs: now });
     }
   }
 

@@ -34,6 +34,7 @@ export interface ResolvedFerryOptions {
   bootstrap: string[];
   clientId: string;
   requestTimeoutMs: number;
+  connectTimeoutMs: number;
   retry: RetryOptions;
   maxMessageBytes: number;
   metadataRefreshBackoffMs: number;
@@ -54,6 +55,7 @@ export function resolveFerryOptions(o: FerryOptions): ResolvedFerryOptions {
     bootstrap,
     clientId: o.clientId ?? 'ferry-js',
     requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, 30_000, 1),
+    connectTimeoutMs: int('connectTimeoutMs', o.connectTimeoutMs, 10_000, 1, 2 ** 31 - 1),
     retry: {
       retries: int('retry.retries', r.retries, DEFAULT_RETRY.retries, 0),
       initialRetryTimeMs: int('retry.initialRetryTimeMs', r.initialRetryTimeMs, DEFAULT_RETRY.initialRetryTimeMs, 0),

@@ -11,6 +11,9 @@
  * the call joins one FIFO (`waiting`) served in order, so records are appended in call order even
  * across that wait. That is the back-pressure: the returned promise settles later. Callers that
  * fire without awaiting should bound their outstanding sends (or await `producer.waitForBuffer()`).
+ * A topic whose metadata answers with a retriable error (no leader yet, no broker reachable) keeps
+ * its calls waiting until `deliveryTimeoutMs` after they parked; an unknown topic fails once the
+ * Ferry retry policy is spent.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import type { RecordInput } from '../protocol/record-builder.js';
@@ -21,6 +24,7 @@ import type { TopicInfo } from './metadata-cache.js';
 import { resolveProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { createPartitioner, type Partitioner } from './partitioner.js';
 import { RecordAccumulator } from './record-accumulator.js';
+import { sleep } from './retry.js';
 import { Sender } from './sender.js';
 import type { BatchRecord, ProducerOptions, ProducerRecord, RecordMetadata } from './types.js';
 
@@ -31,6 +35,8 @@ interface Waiting {
   /** Next record of `records` to append. */
   index: number;
   target: DeliveryTarget;
+  /** When the call parked (ms): it may wait for metadata until deliveryTimeoutMs after this. */
+  parkedAtMs: number;
 }
 
 export class Producer {
@@ -87,7 +93,7 @@ export class Producer {
           return;
         }
       }
-      this.park({ topic: record.topic, records: [record], index: 0, target });
+      this.park({ topic: record.topic, records: [record], index: 0, target, parkedAtMs: Date.now() });
     });
   }
 
@@ -98,7 +104,7 @@ export class Producer {
       if (typeof topic !== 'string' || topic === '') throw new FerryError(ErrorCode.INVALID_TOPIC, 'sendBatch() needs a non-empty topic');
       if (!Array.isArray(records)) throw new FerryError(ErrorCode.INVALID_RECORD, 'sendBatch() needs an array of records');
       const target = new BatchDelivery(records.length, resolve, reject);
-      const w: Waiting = { topic, records, index: 0, target };
+      const w: Waiting = { topic, records, index: 0, target, parkedAtMs: Date.now() };
       if (this.waitingCount() === 0) {
         const t = this.ctx.metadata.topic(topic);
         if (t !== undefined && t.error === null && t.numPartitions > 0) {
@@ -189,8 +195,10 @@ export class Producer {
         if (t === undefined || t.error !== null || t.numPartitions === 0) {
           try {
             t = await this.ctx.metadata.getTopic(w.topic);
-          } catch (err) {
-            this.failWaiting(w.topic, toFerryError(err));
+          } catch (raw) {
+            const err = toFerryError(raw);
+            if (this.mayWaitForMetadata(w, err)) await sleep(this.options.retryBackoffMs);
+            else this.failWaiting(w.topic, this.waitedOut(w, err));
             continue;
           }
         }
@@ -206,6 +214,21 @@ export class Producer {
       this.processingWaiting = false;
       this.onProgress();
     }
+  }
+
+  /** Whether a call parked on `err` (from getTopic, retries spent) may keep waiting for metadata. */
+  private mayWaitForMetadata(w: Waiting, err: FerryError): boolean {
+    if (!err.retriable) return false; // UNKNOWN_TOPIC_OR_PARTITION included: the retry policy was its wait
+    return Date.now() - w.parkedAtMs < this.options.deliveryTimeoutMs;
+  }
+
+  /** The error parked calls fail with: a retriable one means the delivery timeout ran out. */
+  private waitedOut(w: Waiting, err: FerryError): FerryError {
+    if (!err.retriable) return err;
+    return new FerryError(
+      ErrorCode.REQUEST_TIMED_OUT,
+      `no usable metadata for topic ${w.topic} within ${Date.now() - w.parkedAtMs} ms (deliveryTimeoutMs); last error: ${err.code}: ${err.message}`,
+    );
   }
 
   private waitingCount(): number {

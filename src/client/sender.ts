@@ -8,8 +8,14 @@
  *    contiguous, in the order sent);
  *  - retriable error (FerryError.retriable, UNKNOWN_TOPIC_OR_PARTITION, gRPC UNAVAILABLE /
  *    DEADLINE_EXCEEDED): batches go back to the head of their partition's queue with an
- *    exponential backoff, leadership is refreshed when the error says it moved; until they are
- *    resent nothing newer of that partition is sent (see record-accumulator.ts);
+ *    exponential backoff; until they are resent nothing newer of that partition is sent (see
+ *    record-accumulator.ts). When the error says leadership moved or is unknown
+ *    (NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, LEADER_NOT_AVAILABLE, a broker that
+ *    cannot be reached...), the error's leader hint is taken if it names a newer leader epoch,
+ *    else metadata is refreshed; the retry goes to whoever leads then. A partition without a
+ *    leader (-1, e.g. mid-election) waits, refreshing metadata, until it has one or its batches
+ *    reach deliveryTimeoutMs. NOT_ENOUGH_REPLICAS(_AFTER_APPEND) and THROTTLED retry the same
+ *    leader;
  *  - non-retriable error, `retries` spent, or `deliveryTimeoutMs` passed since the batch was created:
  *    its records reject with the FerryError.
  * acks=0: records resolve (offset -1) when the request is handed to gRPC; the broker's reply only
@@ -25,7 +31,7 @@ import type { TopicProduceData } from '../generated/ferry/v1/TopicProduceData.js
 import { unary } from './connection-pool.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { ClientContext } from './context.js';
-import { fromResponseError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
+import { fromResponseError, isConnectionError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from './record-accumulator.js';
 import { backoffMs } from './retry.js';
 
@@ -220,9 +226,13 @@ export class Sender {
           }
         }
       }
-      if (needsMetadataRefresh(err)) stale.add(q.topic);
+      // A per-partition hint naming a newer leader: the retry goes there without a metadata round
+      // trip. (A whole-request error's hint says nothing about any one partition.)
+      const hinted = err !== requestError && err.leader !== undefined && this.ctx.metadata.applyLeaderHint(q.topic, q.partition, err.leader, address);
+      if (!hinted && needsMetadataRefresh(err)) stale.add(q.topic);
       this.retryOrFail(entry, err);
     }
+    if (requestError !== null && isConnectionError(requestError)) this.ctx.metadata.brokerFailed(address);
     if (stale.size > 0) {
       this.ctx.metadata.markStale(stale);
       this.ctx.metadata.refresh(stale).catch(() => undefined);

@@ -31,6 +31,12 @@ export interface FerryOptions {
   logger?: Logger;
   /** Deadline of each unary RPC (Fetch adds its own maxWaitMs on top). Default 30000. */
   requestTimeoutMs?: number;
+  /**
+   * How long to wait for a connection to a broker before trying the next one, for requests any
+   * broker can answer (metadata, admin, finding a group coordinator); a refused connection moves on
+   * at once. Kafka's socket.connection.setup.timeout.ms. Default 10000.
+   */
+  connectTimeoutMs?: number;
   /** Retry policy of metadata and admin requests. Default { retries: 5, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 }. */
   retry?: Partial<RetryOptions>;
   /** Largest gRPC message sent or received, bytes. Default 256 MiB. */
