@@ -28,6 +28,9 @@ export interface BrokerHeartbeatOptions {
   logger: Logger;
 }
 
+/** Controlled shutdown stops waiting once no controller has answered for this long. */
+const CONTROLLER_SILENCE_GIVE_UP_MS = 2_000;
+
 interface HeartbeatAnswer {
   isFenced: boolean;
   isCaughtUp: boolean;
@@ -44,6 +47,7 @@ export class BrokerHeartbeat {
   private wantShutdown = false;
   private shutdownGranted = false;
   private previousEpoch: number;
+  private lastAnswerMs = 0;
 
   constructor(private readonly options: BrokerHeartbeatOptions) {
     this.previousEpoch = options.previousBrokerEpoch;
@@ -77,14 +81,18 @@ export class BrokerHeartbeat {
     this.wantShutdown = true;
     const deadline = Date.now() + timeoutMs;
     const started = Date.now();
+    this.lastAnswerMs = started;
     this.options.logger.info({ brokerEpoch: this.epoch, timeoutMs }, 'controlled shutdown: asking the controller to move leadership away');
     while (!this.shutdownGranted && Date.now() < deadline && !this.stopped) {
-      await this.beat(Math.min(2_000, Math.max(200, deadline - Date.now())));
+      // No controller answering (the whole cluster is stopping, or this broker is cut off): nobody
+      // can move leadership, so waiting longer only delays the stop.
+      if (Date.now() - this.lastAnswerMs > CONTROLLER_SILENCE_GIVE_UP_MS) break;
+      await this.beat(Math.min(1_000, Math.max(200, deadline - Date.now())));
       if (!this.shutdownGranted) await new Promise((r) => setTimeout(r, 100));
     }
     const ms = Date.now() - started;
     if (this.shutdownGranted) this.options.logger.info({ ms }, 'controlled shutdown: granted (this broker leads no partitions)');
-    else this.options.logger.warn({ ms, timeoutMs }, 'controlled shutdown: not granted in time; stopping anyway');
+    else this.options.logger.warn({ ms, timeoutMs, controllerSilentMs: Date.now() - this.lastAnswerMs }, 'controlled shutdown: not granted (timeout or no controller answering); stopping anyway');
     return this.shutdownGranted;
   }
 
@@ -108,6 +116,7 @@ export class BrokerHeartbeat {
         wantFence: false, wantShutdown: this.wantShutdown, recovering: false,
       }, timeoutMs);
       this.noteController(target);
+      this.lastAnswerMs = Date.now();
       if (this.wantShutdown && response.shouldShutDown) this.shutdownGranted = true;
       if (response.isFenced !== this.fenced) {
         this.fenced = response.isFenced;
