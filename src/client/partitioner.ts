@@ -8,15 +8,23 @@
  *  - 'murmur2': keys as 'default'; null keys round robin (Kafka's pre-2.4 behaviour).
  *  - 'roundrobin': every record round robin, keys ignored.
  *
+ * Records that may go anywhere (null keys, round robin) avoid partitions without a leader when some
+ * partition has one, as Kafka's partitioners use "available partitions": otherwise they would wait
+ * out an election (or a whole deliveryTimeoutMs) while other partitions are served. Keyed records
+ * always go to their key's partition, leader or not, so per-key order holds.
+ *
  * Not thread-safe concerns in Node; state is per topic and only touched from the producer's
  * synchronous append path.
  */
 import { partitionForKey } from './murmur2.js';
 import type { PartitionerName } from './types.js';
 
+/** Per partition, its leader's address (null = no leader now), as the metadata cache holds it. */
+export type PartitionLeaders = readonly { readonly address: string | null }[];
+
 export interface Partitioner {
-  /** Picks a partition in [0, numPartitions). */
-  partition(topic: string, key: Buffer | string | null | undefined, numPartitions: number): number;
+  /** Picks a partition in [0, numPartitions); `leaders` (when given) marks partitions without a leader. */
+  partition(topic: string, key: Buffer | string | null | undefined, numPartitions: number, leaders?: PartitionLeaders): number;
   /** The accumulator closed the open batch of (topic, partition): a sticky partitioner moves on. */
   onBatchClosed(topic: string, partition: number, numPartitions: number): void;
 }
@@ -29,10 +37,12 @@ export class StickyPartitionCache {
   private readonly sticky = new Map<string, number>();
   constructor(private readonly randomInt: RandomInt = defaultRandomInt) {}
 
-  partition(topic: string, numPartitions: number): number {
+  partition(topic: string, numPartitions: number, leaders?: PartitionLeaders): number {
     const current = this.sticky.get(topic);
-    if (current !== undefined && current < numPartitions) return current;
-    return this.next(topic, numPartitions, -1);
+    if (current !== undefined && current < numPartitions && (leaders === undefined || hasLeader(leaders, current) || !anyLeader(leaders, numPartitions))) {
+      return current;
+    }
+    return this.next(topic, numPartitions, current ?? -1, leaders);
   }
 
   /** Switches away from `closedPartition` if it is the topic's sticky one. */
@@ -40,9 +50,11 @@ export class StickyPartitionCache {
     if (this.sticky.get(topic) === closedPartition) this.next(topic, numPartitions, closedPartition);
   }
 
-  private next(topic: string, numPartitions: number, previous: number): number {
+  private next(topic: string, numPartitions: number, previous: number, leaders?: PartitionLeaders): number {
     let p: number;
-    if (numPartitions <= 1) p = 0;
+    const led = leaders ? ledPartitions(leaders, numPartitions, previous) : null;
+    if (led !== null && led.length > 0) p = led[this.randomInt(led.length)]!;
+    else if (numPartitions <= 1) p = 0;
     else if (previous < 0 || previous >= numPartitions) p = this.randomInt(numPartitions);
     else {
       // A different partition, uniformly among the other n-1.
@@ -54,12 +66,37 @@ export class StickyPartitionCache {
   }
 }
 
+function hasLeader(leaders: PartitionLeaders, p: number): boolean {
+  return (leaders[p]?.address ?? null) !== null;
+}
+
+function anyLeader(leaders: PartitionLeaders, numPartitions: number): boolean {
+  for (let p = 0; p < numPartitions; p++) if (hasLeader(leaders, p)) return true;
+  return false;
+}
+
+/**
+ * Partitions with a leader other than `previous`, or null when every partition has one (then the
+ * plain uniform choice applies, so nothing changes while the cluster is healthy).
+ */
+function ledPartitions(leaders: PartitionLeaders, numPartitions: number, previous: number): number[] | null {
+  const led: number[] = [];
+  for (let p = 0; p < numPartitions; p++) if (hasLeader(leaders, p)) led.push(p);
+  if (led.length === numPartitions) return null;
+  const others = led.filter((p) => p !== previous);
+  return others.length > 0 ? others : led;
+}
+
 class RoundRobin {
   private readonly counters = new Map<string, number>();
-  next(topic: string, numPartitions: number): number {
-    const c = this.counters.get(topic) ?? 0;
-    this.counters.set(topic, (c + 1) | 0);
-    return (c & 0x7fffffff) % numPartitions;
+  next(topic: string, numPartitions: number, leaders?: PartitionLeaders): number {
+    // At most one lap looking for a partition with a leader; none has one: take the next anyway.
+    for (let tries = 0; ; tries++) {
+      const c = this.counters.get(topic) ?? 0;
+      this.counters.set(topic, (c + 1) | 0);
+      const p = (c & 0x7fffffff) % numPartitions;
+      if (leaders === undefined || tries >= numPartitions - 1 || hasLeader(leaders, p)) return p;
+    }
   }
 }
 
@@ -68,8 +105,8 @@ export class DefaultPartitioner implements Partitioner {
   constructor(randomInt?: RandomInt) {
     this.cache = new StickyPartitionCache(randomInt);
   }
-  partition(topic: string, key: Buffer | string | null | undefined, numPartitions: number): number {
-    if (key === null || key === undefined) return this.cache.partition(topic, numPartitions);
+  partition(topic: string, key: Buffer | string | null | undefined, numPartitions: number, leaders?: PartitionLeaders): number {
+    if (key === null || key === undefined) return this.cache.partition(topic, numPartitions, leaders);
     return partitionForKey(key, numPartitions);
   }
   onBatchClosed(topic: string, partition: number, numPartitions: number): void {
@@ -79,8 +116,8 @@ export class DefaultPartitioner implements Partitioner {
 
 export class Murmur2Partitioner implements Partitioner {
   private readonly rr = new RoundRobin();
-  partition(topic: string, key: Buffer | string | null | undefined, numPartitions: number): number {
-    if (key === null || key === undefined) return this.rr.next(topic, numPartitions);
+  partition(topic: string, key: Buffer | string | null | undefined, numPartitions: number, leaders?: PartitionLeaders): number {
+    if (key === null || key === undefined) return this.rr.next(topic, numPartitions, leaders);
     return partitionForKey(key, numPartitions);
   }
   onBatchClosed(): void {}
@@ -88,8 +125,8 @@ export class Murmur2Partitioner implements Partitioner {
 
 export class RoundRobinPartitioner implements Partitioner {
   private readonly rr = new RoundRobin();
-  partition(topic: string, _key: Buffer | string | null | undefined, numPartitions: number): number {
-    return this.rr.next(topic, numPartitions);
+  partition(topic: string, _key: Buffer | string | null | undefined, numPartitions: number, leaders?: PartitionLeaders): number {
+    return this.rr.next(topic, numPartitions, leaders);
   }
   onBatchClosed(): void {}
 }

@@ -162,7 +162,7 @@ export class Producer {
 
   private appendOne(t: TopicInfo, record: BatchRecord, target: DeliveryTarget, slot: number, now: number): void {
     let partition = record.partition;
-    if (partition === undefined) partition = this.partitioner.partition(t.name, record.key, t.numPartitions);
+    if (partition === undefined) partition = this.partitioner.partition(t.name, record.key, t.numPartitions, t.partitions);
     else if (!Number.isInteger(partition) || partition < 0 || partition >= t.numPartitions) {
       throw new FerryError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${partition} of ${t.name} does not exist (${t.numPartitions} partitions)`);
     }

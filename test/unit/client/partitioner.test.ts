@@ -72,3 +72,40 @@ describe('other partitioners', () => {
     expect([0, 1, 2, 3].map(() => p.partition('t', 'same', 3))).toEqual([0, 1, 2, 0]);
   });
 });
+
+describe('partitions without a leader', () => {
+  const leaders = (...led: boolean[]) => led.map((l) => ({ address: l ? 'b:1' : null }));
+
+  it('sticky null keys leave a partition that lost its leader, and pick only led ones', () => {
+    const p = new DefaultPartitioner(seq([2, 0, 1, 0]));
+    expect(p.partition('t', null, 4, leaders(true, true, true, true))).toBe(2);
+    // Partition 2 goes offline: the next record moves to a led partition (0 or 3 here).
+    const moved = p.partition('t', null, 4, leaders(true, false, false, true));
+    expect([0, 3]).toContain(moved);
+    for (let i = 0; i < 50; i++) {
+      p.onBatchClosed('t', p.partition('t', null, 4, leaders(true, false, false, true)), 4);
+      expect([0, 3]).toContain(p.partition('t', null, 4, leaders(true, false, false, true)));
+    }
+  });
+
+  it('with no partition led anywhere, keeps choosing as before', () => {
+    const p = new DefaultPartitioner(seq([1]));
+    expect(p.partition('t', null, 3, leaders(false, false, false))).toBe(1);
+    expect(p.partition('t', null, 3, leaders(false, false, false))).toBe(1);
+  });
+
+  it('keyed records keep their partition even without a leader', () => {
+    const p = new DefaultPartitioner();
+    const k = partitionForKey('user-1', 4);
+    const led = leaders(true, true, true, true);
+    led[k] = { address: null };
+    expect(p.partition('t', 'user-1', 4, led)).toBe(k);
+  });
+
+  it('round robin skips partitions without a leader', () => {
+    const p = new RoundRobinPartitioner();
+    const l = leaders(true, false, true);
+    expect([0, 1, 2, 3].map(() => p.partition('t', 'k', 3, l))).toEqual([0, 2, 0, 2]);
+    expect(p.partition('t', null, 3, leaders(false, false, false))).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -117,6 +117,16 @@ describe('Producer: leader moves', () => {
     expectExactlyInOrder(cluster, 50, metas.map((m) => m.offset));
   });
 
+  it('sends keyless records to partitions that have a leader while one is offline', async () => {
+    const { cluster, ferry } = await setup({ topics: { t: 3 } });
+    cluster.moveLeader('t', 1, -1);
+    const p = ferry.producer({ lingerMs: 0, batchSize: 100, deliveryTimeoutMs: 60_000 });
+    await ferry.admin().metadata(['t']);
+    const metas = await Promise.all(Array.from({ length: 200 }, (_, i) => p.send({ topic: 't', value: `v${i}` })));
+    expect(metas.every((m) => m.partition !== 1)).toBe(true);
+    expect(cluster.records('t', 0).length + cluster.records('t', 2).length).toBe(200);
+  });
+
   it('fails with REQUEST_TIMED_OUT once deliveryTimeoutMs passes while the partition stays offline', async () => {
     const { cluster, ferry } = await setup();
     cluster.moveLeader('t', 0, -1);
