@@ -4,7 +4,10 @@
  * Offsets: logStartOffset (first readable) ≤ highWatermark (visible to consumers) ≤ logEndOffset
  * (next to assign; everything below is written to the page cache); flushedOffset ≤ LEO is fsynced.
  * highWatermark = flushedOffset with flush.mode=always (what a consumer saw cannot vanish in a
- * crash), else LEO; 'highWatermark' is emitted whenever it grows.
+ * crash), else LEO; 'highWatermark' is emitted whenever it grows. A replicated partition hands the
+ * HW to replication (`replicateHighWatermark`): from then on only `setHighWatermark` moves it, and it
+ * starts at the checkpointed HW, never at the LEO (records past it may not be on other replicas).
+ * 'append' is emitted with the new LEO after every append (wakes replica long polls).
  *
  * Concurrency: every mutation (append, roll, truncation, retention, cleaner swap, config-driven flush, close)
  * runs on one SerialExecutor, so no two interleave at their awaits. Reads run concurrently against a
@@ -106,6 +109,8 @@ export class PartitionLog extends EventEmitter {
   private readonly pendingDeletes = new Map<Segment, NodeJS.Timeout>();
   private closedWith: FerryError | null = null;
   private offline: FerryError | null = null;
+  /** Replication owns the HW (see replicateHighWatermark). */
+  private replicated = false;
 
   private constructor(opts: PartitionLogOptions, resources: StorageResources, loaded: Awaited<ReturnType<typeof loadPartition>>, checkpoints: PartitionLog['checkpoints']) {
     super();
@@ -329,7 +334,40 @@ export class PartitionLog extends EventEmitter {
     this.config = { ...config };
     for (const s of this.segments) s.indexIntervalBytes = config.indexIntervalBytes;
     this.scheduleFlushTimer();
-    if (config.flushMode !== 'always') this.advanceHighWatermark(this.leo);
+    if (config.flushMode !== 'always' && !this.replicated) this.advanceHighWatermark(this.leo);
+  }
+
+  /**
+   * Replication takes over the high watermark: it drops back to the checkpointed HW (bounded by the
+   * log start and end) — at open it was set to the LEO, which on a replica may hold records no
+   * other replica has — and from now on moves only through setHighWatermark. Idempotent.
+   */
+  replicateHighWatermark(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.replicated) return;
+      this.replicated = true;
+      let checkpointed: number | null = null;
+      try {
+        checkpointed = await this.checkpoints.highWatermark.readOffset();
+      } catch (err) {
+        this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'high-watermark checkpoint unreadable; starting from the log start');
+      }
+      this.hw = Math.min(this.leo, Math.max(this.lso, checkpointed ?? this.lso));
+    });
+  }
+
+  /**
+   * Replication's HW (the leader's commit point, or a follower's min(leader HW, LEO)): clamped to
+   * the LEO, never backwards, checkpointed lazily (at the next roll, truncation or close; a stale
+   * checkpoint is only lower, which is safe).
+   */
+  setHighWatermark(offset: number): void {
+    assert(this.replicated, 'setHighWatermark on a log whose HW replication does not own');
+    this.advanceHighWatermark(Math.min(offset, this.leo));
+  }
+
+  get replicatesHighWatermark(): boolean {
+    return this.replicated;
   }
 
   /** Retention (see retention.ts); returns the number of segments deleted. */
@@ -464,7 +502,8 @@ export class PartitionLog extends EventEmitter {
     }
     this.leo = lastOffset + 1;
     this.totalBytes += batches.length;
-    if (this.config.flushMode !== 'always') this.advanceHighWatermark(this.leo);
+    if (this.config.flushMode !== 'always' && !this.replicated) this.advanceHighWatermark(this.leo);
+    this.emit('append', this.leo);
   }
 
   private async maybeRoll(bytes: number, batchCount: number, lastOffset: number, now: number): Promise<void> {
@@ -534,7 +573,7 @@ export class PartitionLog extends EventEmitter {
   }
 
   private onFlushed(flushed: number): void {
-    if (this.config.flushMode === 'always') this.advanceHighWatermark(flushed);
+    if (this.config.flushMode === 'always' && !this.replicated) this.advanceHighWatermark(flushed);
   }
 
   private advanceHighWatermark(offset: number): void {
