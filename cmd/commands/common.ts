@@ -19,9 +19,15 @@ export function addBootstrapOption(cmd: Command): Command {
   return cmd.option('--bootstrap <hosts>', 'broker address(es), HOST:PORT[,HOST:PORT...]', parseBootstrap, DEFAULT_BOOTSTRAP);
 }
 
-/** Validates `HOST:PORT[,HOST:PORT...]` and returns it unchanged (split by `bootstrapList`). */
+/**
+ * Validates `HOST:PORT[,HOST:PORT...]` and returns it unchanged (split by `bootstrapList`). Any one
+ * live broker of the list is enough: the client tries them in turn and then learns the whole
+ * cluster from the first answer.
+ */
 export function parseBootstrap(value: string): string {
-  for (const hostPort of bootstrapList(value)) {
+  const list = bootstrapList(value);
+  if (list.length === 0) throw new InvalidArgumentError('expected HOST:PORT[,HOST:PORT...], got an empty list');
+  for (const hostPort of list) {
     const colon = hostPort.lastIndexOf(':');
     const port = Number(hostPort.slice(colon + 1));
     if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {

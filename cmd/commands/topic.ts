@@ -1,13 +1,15 @@
 /**
  * `ferry topic create|list|describe|delete`: topic administration through the SDK's admin client.
  *
- * Human output is a plain table on stdout; `--format json` (list, describe) prints one JSON document
- * for scripts. Failures (topic exists, unknown topic, bad config) surface as the SDK's FerryError and
+ * `create --replication-factor R` asks for R replicas per partition (the broker's default when
+ * omitted; a single node accepts only 1). Human output is a plain table on stdout (describe's layout:
+ * topic-describe.ts); `--format json` (list, describe) prints one JSON document for scripts. Failures (topic exists, unknown topic, bad config) surface as the SDK's FerryError and
  * reach the shared error boundary, which prints `ferry: CODE: message` and exits 1.
  */
 import { Option, type Command } from 'commander';
 import { addBootstrapOption, action, closeQuietly, collectKeyValue, connect, parsePositiveInt } from './common.js';
 import { formatTable } from './table.js';
+import { formatTopicDescription } from './topic-describe.js';
 
 interface BootstrapOpts {
   bootstrap: string;
@@ -34,7 +36,7 @@ export function registerTopicCommand(program: Command): void {
       .description('create a topic')
       .argument('<name>', 'topic name')
       .requiredOption('--partitions <n>', 'number of partitions', parsePositiveInt)
-      .option('--replication-factor <r>', 'replicas per partition (default: the broker default)', parsePositiveInt)
+      .option('--replication-factor <r>', 'replicas per partition, at most the number of brokers (default: the broker default)', parsePositiveInt)
       .option('--config <key=value>', 'topic config override, e.g. retention.ms=86400000 (repeatable)', collectKeyValue),
   ).action(action(createTopic));
 
@@ -96,33 +98,7 @@ async function describeTopic(name: string, opts: FormatOpts): Promise<void> {
       process.stdout.write(`${JSON.stringify(description, jsonSafe)}\n`);
       return;
     }
-    const partitions = [...description.partitions].sort((a, b) => a.partition - b.partition);
-    const lines = [
-      `Topic: ${description.name}  Partitions: ${partitions.length}  ` +
-        `ReplicationFactor: ${partitions[0]?.replicas.length ?? 0}` +
-        (description.topicId ? `  TopicId: ${description.topicId}` : ''),
-      '',
-      formatTable(
-        ['PARTITION', 'LEADER', 'LEADER-EPOCH', 'REPLICAS', 'ISR', 'LOG-START', 'HIGH-WATERMARK', 'LOG-END', 'SIZE-BYTES'],
-        partitions.map((p) => [
-          p.partition,
-          p.leaderId < 0 ? 'none' : p.leaderId,
-          p.leaderEpoch,
-          p.replicas,
-          p.isr,
-          p.logStartOffset,
-          p.highWatermark,
-          p.logEndOffset,
-          p.sizeBytes,
-        ]),
-      ),
-      '',
-      formatTable(
-        ['CONFIG', 'VALUE', 'SOURCE'],
-        [...description.configs].sort((a, b) => a.name.localeCompare(b.name)).map((c) => [c.name, c.value, c.source]),
-      ),
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(`${formatTopicDescription(description)}\n`);
   } finally {
     await closeQuietly(ferry);
   }

@@ -16,21 +16,20 @@ import type * as grpc from '@grpc/grpc-js';
 import type { BrokerClients } from './connection-pool.js';
 import type { ClientContext } from './context.js';
 import { callAnyBroker } from './any-broker.js';
-import { closedError, fromResponseError } from './errors.js';
+import { describeTopics } from './describe-topics.js';
+import { closedError, fromResponseError, withTopic } from './errors.js';
 import { GroupAdmin } from './group-admin.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
 import { backoffMs, sleep } from './retry.js';
 import type { CreateTopicsResponse__Output } from '../generated/ferry/v1/CreateTopicsResponse.js';
 import type { DeleteTopicsResponse__Output } from '../generated/ferry/v1/DeleteTopicsResponse.js';
 import type { ListTopicsResponse__Output } from '../generated/ferry/v1/ListTopicsResponse.js';
-import type { DescribeTopicsResponse__Output } from '../generated/ferry/v1/DescribeTopicsResponse.js';
 import type { CreatePartitionsResponse__Output } from '../generated/ferry/v1/CreatePartitionsResponse.js';
 import type { AlterTopicConfigsResponse__Output } from '../generated/ferry/v1/AlterTopicConfigsResponse.js';
 import type { TopicResult__Output } from '../generated/ferry/v1/TopicResult.js';
 import type {
   ClusterMetadata,
   CommittedOffset,
-  ConfigEntry,
   GroupDescriptionInfo,
   GroupListingInfo,
   NewTopicSpec,
@@ -43,13 +42,6 @@ import type {
   TopicDescription,
   TopicListing,
 } from './types.js';
-
-function withTopic(err: FerryError, topic: string): FerryError {
-  if (err.message.includes(topic)) return err;
-  const e = new FerryError(err.code, `${topic}: ${err.message}`, err.leader);
-  e.cause = err;
-  return e;
-}
 
 export class Admin {
   private closed = false;
@@ -158,30 +150,14 @@ export class Admin {
     return res.topics.map((t) => ({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, isInternal: t.isInternal }));
   }
 
+  /**
+   * Partitions (leader, leader epoch, replicas, ISR, and each partition's offsets as its leader
+   * reports them) and configs of each topic; see describe-topics.ts.
+   */
   async describeTopics(names: string[]): Promise<TopicDescription[]> {
     if (!Array.isArray(names) || names.length === 0) throw new FerryError(ErrorCode.INVALID_REQUEST, 'describeTopics() needs at least one name');
-    const res = await this.request<DescribeTopicsResponse__Output>((c, o, cb) => c.admin.DescribeTopics({ names }, o, cb));
-    return res.topics.map((t) => {
-      const err = fromResponseError(t.error);
-      if (err) throw withTopic(err, t.name);
-      return {
-        name: t.name,
-        topicId: t.topicId,
-        isInternal: t.isInternal,
-        partitions: t.partitions.map((p) => ({
-          partition: p.partition,
-          leaderId: p.leaderId,
-          leaderEpoch: p.leaderEpoch,
-          replicas: p.replicas,
-          isr: p.isr,
-          logStartOffset: p.logStartOffset,
-          highWatermark: p.highWatermark,
-          logEndOffset: p.logEndOffset,
-          sizeBytes: p.sizeBytes,
-        })),
-        configs: t.configs.map((c) => ({ name: c.name, value: c.value, source: c.source as ConfigEntry['source'] })),
-      };
-    });
+    if (this.closed) throw closedError('admin');
+    return describeTopics(this.ctx, names, () => this.closed);
   }
 
   /** Grows `topic` to `totalCount` partitions (never shrinks). */

@@ -134,6 +134,14 @@ export function isRetriableForClient(err: FerryError): boolean {
   return err.retriable || err.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
 }
 
+/** `err` with the topic's name in front of its message (unless it already names it). */
+export function withTopic(err: FerryError, topic: string): FerryError {
+  if (err.message.includes(topic)) return err;
+  const e = new FerryError(err.code, `${topic}: ${err.message}`, err.leader);
+  e.cause = err;
+  return e;
+}
+
 /** Thrown by clients used after close(). */
 export function closedError(what: string): FerryError {
   return new FerryError(ErrorCode.INVALID_REQUEST, `${what} is closed`);

@@ -85,6 +85,11 @@ export class MetadataCache {
     return this.topics.get(topic)?.partitions[partition]?.leaderEpoch ?? -1;
   }
 
+  /** The address of broker `nodeId` from the last metadata response; undefined when not known. */
+  brokerAddress(nodeId: number): string | undefined {
+    return this.brokers.addressOf(nodeId);
+  }
+
   /** Where to send requests any broker can answer, in the order to try them (see broker-addresses.ts). */
   addresses(): string[] {
     return this.brokers.candidates();

@@ -122,4 +122,18 @@ describe('Admin retries', () => {
     await expect(ferry.admin().createTopics([{ name: 'x', replicationFactor: 5 }])).rejects.toMatchObject({ code: ErrorCode.INVALID_REPLICATION_FACTOR });
     expect(attempts).toBe(1);
   });
+
+  it("describeTopics reports each partition's offsets as its leader sees them", async () => {
+    const { cluster, ferry } = await setup((c) => c.address(1), { topics: { t: 3 } });
+    cluster.moveLeader('t', 1, 2);
+    cluster.moveLeader('t', 2, 3);
+    const producer = ferry.producer();
+    for (let p = 0; p < 3; p++) await producer.sendBatch('t', Array.from({ length: 5 + p }, () => ({ partition: p, value: 'v' })));
+    const [d] = await ferry.admin().describeTopics(['t']);
+    expect(d!.partitions.map((p) => [p.partition, p.leaderId, p.leaderEpoch, p.highWatermark, p.logEndOffset])).toEqual([
+      [0, 1, 0, 5, 5],
+      [1, 2, 1, 6, 6],
+      [2, 3, 1, 7, 7],
+    ]);
+  });
 });

@@ -243,6 +243,21 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
           });
           cb(null, { topics });
         }),
+        // Offsets only for partitions this broker leads, -1 elsewhere (a broker without a replica).
+        DescribeTopics: guarded(id, 'DescribeTopics', (call, cb) => {
+          const names = (call.request as { names: string[] }).names;
+          const topics = names.map((name) => {
+            const n = partitions.get(name);
+            if (n === undefined) return { name, error: wire({ code: 'UNKNOWN_TOPIC_OR_PARTITION' }) };
+            const parts = Array.from({ length: n }, (_, partition) => {
+              const l = cluster.leader(name, partition);
+              const end = l.leaderId === id ? log(name, partition).end : -1;
+              return { partition, ...l, replicas: [...servers.keys()], isr: [...servers.keys()], logStartOffset: end < 0 ? -1 : 0, highWatermark: end, logEndOffset: end, sizeBytes: 0 };
+            });
+            return { name, topicId: `id-${name}`, partitions: parts, configs: [] };
+          });
+          cb(null, { topics });
+        }),
         DeleteTopics: guarded(id, 'DeleteTopics', (call, cb) => {
           const names = (call.request as { names: string[] }).names;
           cb(null, { topics: names.map((name) => (partitions.delete(name) ? { name } : { name, error: wire({ code: 'UNKNOWN_TOPIC_OR_PARTITION' }) })) });
