@@ -102,13 +102,7 @@ export class Sender {
     const expired = this.acc.expire(now, this.options.deliveryTimeoutMs);
     if (expired.length > 0) {
       for (const b of expired) {
-        b.fail(
-          new FerryError(
-            ErrorCode.REQUEST_TIMED_OUT,
-            `${b.recordCount} record(s) for ${b.topic}-${b.partition} expired after ${now - b.createdMs} ms (deliveryTimeoutMs)` +
-              (b.lastError ? `; last error: ${b.lastError.message}` : ''),
-          ),
-        );
+        b.fail(expiredError(b, now));
       }
       this.onProgress();
     }
@@ -246,13 +240,16 @@ export class Sender {
     const retriable = isRetriableForClient(err);
     const retry: ProducerBatch[] = [];
     const failed: ProducerBatch[] = [];
+    const expired = new Set<ProducerBatch>();
     for (const b of batches) {
       b.lastError = err;
-      const canRetry = retriable && b.attempts <= this.options.retries && now - b.createdMs < this.options.deliveryTimeoutMs;
+      if (retriable && now - b.createdMs >= this.options.deliveryTimeoutMs) expired.add(b);
+      const canRetry = retriable && b.attempts <= this.options.retries && !expired.has(b);
       (canRetry ? retry : failed).push(b);
     }
     if (failed.length > 0) {
-      for (const b of failed) b.fail(err);
+      // Out of time rather than out of luck: the same error as a batch that expired while queued.
+      for (const b of failed) b.fail(expired.has(b) ? expiredError(b, now) : err);
       this.ctx.logger.debug({ topic: q.topic, partition: q.partition, code: err.code, batches: failed.length }, 'produce failed');
     }
     // release() frees memory of failed batches and unmutes; retried ones stay charged.
@@ -265,4 +262,13 @@ export class Sender {
       this.arm(delay);
     }
   }
+}
+
+/** REQUEST_TIMED_OUT for a batch whose deliveryTimeoutMs ran out, naming the last error it met. */
+function expiredError(b: ProducerBatch, now: number): FerryError {
+  return new FerryError(
+    ErrorCode.REQUEST_TIMED_OUT,
+    `${b.recordCount} record(s) for ${b.topic}-${b.partition} expired after ${now - b.createdMs} ms (deliveryTimeoutMs)` +
+      (b.lastError ? `; last error: ${b.lastError.message}` : ''),
+  );
 }

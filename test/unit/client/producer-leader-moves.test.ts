@@ -139,6 +139,16 @@ describe('Producer: leader moves', () => {
     expect(cluster.produceRequests.length).toBe(0);
   });
 
+  it('retries NOT_ENOUGH_REPLICAS until deliveryTimeoutMs, then fails with REQUEST_TIMED_OUT naming it', async () => {
+    const { cluster, ferry } = await setup({ onProduce: () => ({ code: ErrorCode.NOT_ENOUGH_REPLICAS, message: 'ISR 1 < min.insync.replicas 2' }) });
+    const p = ferry.producer({ lingerMs: 0, requestTimeoutMs: 200, deliveryTimeoutMs: 400, retryBackoffMs: 20, retryBackoffMaxMs: 50 });
+    const err = await p.send({ topic: 't', partition: 0, value: 'x' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.REQUEST_TIMED_OUT });
+    expect((err as Error).message).toMatch(/deliveryTimeoutMs.*ISR 1 < min\.insync\.replicas 2/);
+    expect(cluster.produceRequests.length).toBeGreaterThan(2);
+    expect(cluster.records('t', 0)).toHaveLength(0);
+  });
+
   it('keeps a call waiting for metadata through a retriable topic error, up to deliveryTimeoutMs', async () => {
     let down = true;
     const { cluster, ferry } = await setup({
