@@ -1,6 +1,6 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { fromResponseError, needsMetadataRefresh, toFerryError } from '../../../src/client/errors.js';
+import { fromResponseError, isConnectionError, isRetriableForClient, needsMetadataRefresh, toFerryError } from '../../../src/client/errors.js';
 import { ErrorCode, FerryError } from '../../../src/protocol/errors.js';
 
 function serviceError(code: number, details: string, md: Record<string, string> = {}): Error {
@@ -71,5 +71,32 @@ describe('fromResponseError', () => {
     const err = fromResponseError({ code: 'NOT_LEADER_OR_FOLLOWER', retriable: true, message: 'moved', leaderId: 1, leaderAddress: 'h:1', leaderEpoch: 4 });
     expect(err?.code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     expect(err?.leader).toEqual({ leaderId: 1, leaderAddress: 'h:1', leaderEpoch: 4 });
+  });
+});
+
+describe('cluster error classes', () => {
+  it('NOT_CONTROLLER is retried without a metadata refresh; leader errors refresh', () => {
+    const notController = toFerryError(serviceError(status.FAILED_PRECONDITION, 'ask 2', { 'ferry-error-code': 'NOT_CONTROLLER', 'ferry-leader-id': '2', 'ferry-leader-address': 'h2:9092' }));
+    expect(isRetriableForClient(notController)).toBe(true);
+    expect(needsMetadataRefresh(notController)).toBe(false);
+    expect(notController.leader).toMatchObject({ leaderId: 2, leaderAddress: 'h2:9092' });
+    for (const code of [ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT_LEADER_OR_FOLLOWER]) {
+      const e = new FerryError(code, 'x');
+      expect(isRetriableForClient(e), code).toBe(true);
+      expect(needsMetadataRefresh(e), code).toBe(true);
+    }
+    for (const code of [ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND]) {
+      const e = new FerryError(code, 'x');
+      expect(isRetriableForClient(e), code).toBe(true);
+      expect(needsMetadataRefresh(e), code).toBe(false);
+    }
+  });
+
+  it('a connection error is a refused connection or the client deadline, not a timeout the broker answered', () => {
+    expect(isConnectionError(toFerryError(serviceError(status.UNAVAILABLE, 'ECONNREFUSED')))).toBe(true);
+    expect(isConnectionError(toFerryError(serviceError(status.DEADLINE_EXCEEDED, 'deadline')))).toBe(true);
+    expect(isConnectionError(toFerryError(serviceError(status.DEADLINE_EXCEEDED, 'acks', { 'ferry-error-code': 'REQUEST_TIMED_OUT' })))).toBe(false);
+    expect(isConnectionError(new FerryError(ErrorCode.REQUEST_TIMED_OUT, 'isr wait'))).toBe(false);
+    expect(isConnectionError(new FerryError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'moved'))).toBe(false);
   });
 });
