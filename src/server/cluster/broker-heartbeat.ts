@@ -23,13 +23,17 @@ export interface BrokerHeartbeatOptions {
   channel: ControllerChannel;
   /** The offset of the metadata this broker has applied. */
   metadataOffset: () => number;
+  /** How many partitions this broker leads in its metadata image (controlled shutdown progress). */
+  ledPartitions: () => number;
   /** A (new) registration was accepted: the replica manager starts / re-keys its followers. */
   onRegistered: (brokerEpoch: number) => void;
   logger: Logger;
 }
 
-/** Controlled shutdown stops waiting once no controller has answered for this long. */
+/** Controlled shutdown stops waiting once no controller has answered for this long, */
 const CONTROLLER_SILENCE_GIVE_UP_MS = 2_000;
+/** or once the number of partitions this broker leads has not dropped for this long. */
+const NO_PROGRESS_GIVE_UP_MS = 3_000;
 
 interface HeartbeatAnswer {
   isFenced: boolean;
@@ -83,16 +87,27 @@ export class BrokerHeartbeat {
     const started = Date.now();
     this.lastAnswerMs = started;
     this.options.logger.info({ brokerEpoch: this.epoch, timeoutMs }, 'controlled shutdown: asking the controller to move leadership away');
+    let led = this.options.ledPartitions();
+    let lastProgressMs = started;
     while (!this.shutdownGranted && Date.now() < deadline && !this.stopped) {
       // No controller answering (the whole cluster is stopping, or this broker is cut off): nobody
       // can move leadership, so waiting longer only delays the stop.
       if (Date.now() - this.lastAnswerMs > CONTROLLER_SILENCE_GIVE_UP_MS) break;
+      // Leaderships stopped moving: the rest have no other eligible replica (e.g. every broker is
+      // stopping at once); they go offline when this broker's session ends.
+      const nowLed = this.options.ledPartitions();
+      if (nowLed < led) {
+        led = nowLed;
+        lastProgressMs = Date.now();
+      } else if (Date.now() - lastProgressMs > NO_PROGRESS_GIVE_UP_MS) {
+        break;
+      }
       await this.beat(Math.min(1_000, Math.max(200, deadline - Date.now())));
       if (!this.shutdownGranted) await new Promise((r) => setTimeout(r, 100));
     }
     const ms = Date.now() - started;
     if (this.shutdownGranted) this.options.logger.info({ ms }, 'controlled shutdown: granted (this broker leads no partitions)');
-    else this.options.logger.warn({ ms, timeoutMs, controllerSilentMs: Date.now() - this.lastAnswerMs }, 'controlled shutdown: not granted (timeout or no controller answering); stopping anyway');
+    else this.options.logger.warn({ ms, timeoutMs, controllerSilentMs: Date.now() - this.lastAnswerMs, stillLeading: this.options.ledPartitions() }, 'controlled shutdown: not granted (timeout, no controller answering, or leaderships with nowhere to go); stopping anyway');
     return this.shutdownGranted;
   }
 

@@ -106,6 +106,7 @@ export class ClusterNode {
       intervalMs: this.quorum.brokerHeartbeatIntervalMs,
       channel: this.channel,
       metadataOffset: () => this.stateMachine.image.offset,
+      ledPartitions: () => this.stateMachine.image.partitionsLedBy(this.config.nodeId).length,
       onRegistered,
       logger: this.logger.child({ component: 'broker-lifecycle' }),
     });
