@@ -75,7 +75,7 @@ export class Broker {
       // In a cluster __consumer_offsets is created through the controller once registered, and group
       // state follows its partitions' leadership (registered before the broker registers).
       const groups = cluster && replicas
-        ? GroupCoordinatorRuntime.forCluster(topics, config, logger, { leadership: replicas, voterCount: cluster.voterIds.length })
+        ? GroupCoordinatorRuntime.forCluster(topics, config, logger, { leadership: replicas, voterCount: cluster.voterIds.length, metadata: cluster })
         : await GroupCoordinatorRuntime.open(topics, config, logger);
       const lifecycle = new BrokerLifecycle();
       installLargeHttp2Windows();

@@ -31,6 +31,10 @@
  *    the coordinator's death: its records are on every in-sync replica, one of which becomes leader.
  *  - FindCoordinator answers the partition's leader from the metadata image, or
  *    COORDINATOR_NOT_AVAILABLE while the topic does not exist or the partition has no leader.
+ *  - Stale metadata: a restarted broker replays an old image first, in which it may still lead
+ *    partitions that moved while it was down. Nothing loads, and FindCoordinator answers
+ *    COORDINATOR_NOT_AVAILABLE, until its image has applied its own registration (KRaft's "caught
+ *    up"); and a shard serves only while the image names this broker leader in the shard's epoch.
  */
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/broker-config.js';
@@ -93,7 +97,24 @@ export interface ClusterGroupOptions {
   leadership: LeadershipSource;
   /** Voters in controller.quorum.voters: caps the topic's replication factor. */
   voterCount: number;
+  /** How far this broker's metadata is (the ClusterNode). */
+  metadata: MetadataProgress;
 }
+
+/**
+ * This broker's progress through the metadata log. It is caught up (KRaft's rule) once its image
+ * has applied its own registration, whose offset is the broker epoch: a restarted broker replays
+ * an old image first, in which it may still lead partitions that moved while it was down.
+ */
+export interface MetadataProgress {
+  readonly brokerEpoch: number | null;
+  readonly image: { readonly offset: number };
+  /** Resolves once the image has applied `offset`; rejects after `timeoutMs`. */
+  waitForOffset(offset: number, timeoutMs: number): Promise<void>;
+}
+
+/** How long one wait for the metadata to catch up lasts before it is checked again, ms. */
+const METADATA_WAIT_MS = 1_000;
 
 /** The coordinator's settings from the broker's; throws FerryError(INVALID_CONFIG) for unknown assignors. */
 export function coordinatorConfigFrom(config: BrokerConfig): CoordinatorConfig {
@@ -125,7 +146,7 @@ export class GroupCoordinatorRuntime {
     logs: PartitionLog[],
     private readonly clock: () => number,
     /** Null on a single node. */
-    private readonly cluster: { config: BrokerConfig; nodeId: number; voterCount: number } | null = null,
+    private readonly cluster: { config: BrokerConfig; nodeId: number; voterCount: number; metadata: MetadataProgress } | null = null,
   ) {
     this.slots = logs.map((log, partition) => newSlot(partition, log));
   }
@@ -140,6 +161,7 @@ export class GroupCoordinatorRuntime {
       config,
       nodeId: config.nodeId,
       voterCount: options.voterCount,
+      metadata: options.metadata,
     });
     options.leadership.onLeadershipChange((topic, partition, isLeader, leaderEpoch) => {
       if (topic === CONSUMER_OFFSETS_TOPIC) runtime.onLeadership(partition, isLeader, leaderEpoch);
@@ -204,6 +226,7 @@ export class GroupCoordinatorRuntime {
    */
   coordinatorOf(groupId: string, self: BrokerIdentity): { nodeId: number; host: string; port: number } {
     if (!this.cluster) return { nodeId: self.nodeId, host: self.host, port: self.port };
+    if (!this.metadataCaughtUp()) throw new FerryError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `broker ${self.nodeId} is still catching up with the cluster metadata`);
     const partition = groupPartition(groupId, this.clusterPartitionCount());
     const placement = this.topics.placement(CONSUMER_OFFSETS_TOPIC, partition);
     if (!placement || placement.leader < 0) {
@@ -213,6 +236,23 @@ export class GroupCoordinatorRuntime {
     const broker = this.topics.cluster?.image.broker(placement.leader);
     if (!broker) throw new FerryError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `the leader ${placement.leader} of ${CONSUMER_OFFSETS_TOPIC}-${partition} is not registered`);
     return { nodeId: broker.brokerId, host: broker.host, port: broker.port };
+  }
+
+  /** Cluster: the image has applied this broker's registration (see MetadataProgress). */
+  private metadataCaughtUp(): boolean {
+    const { brokerEpoch, image } = this.cluster!.metadata;
+    return brokerEpoch !== null && image.offset >= brokerEpoch;
+  }
+
+  /**
+   * Cluster: whether the slot may serve — led here per the ReplicaManager, and the image agrees
+   * (same leader, same epoch). The ReplicaManager applies images on its own queue, so it may lag the
+   * image for a moment; the image is the truth.
+   */
+  private imageAgrees(slot: Slot): boolean {
+    if (slot.leaderEpoch === null) return false;
+    const placement = this.topics.placement(CONSUMER_OFFSETS_TOPIC, slot.partition);
+    return placement !== undefined && placement.leader === this.cluster!.nodeId && placement.leaderEpoch === slot.leaderEpoch;
   }
 
   /** Cluster: the topic's partition count from the image (it decides where each group lives). */
@@ -316,7 +356,7 @@ export class GroupCoordinatorRuntime {
    * leads — clients ask every broker); COORDINATOR_LOAD_IN_PROGRESS while any is loading.
    */
   async readAll<T>(reader: (shard: GroupCoordinatorShard) => T[]): Promise<T[]> {
-    const slots = this.cluster ? this.slots.filter((s) => s && s.leaderEpoch !== null) : this.slots;
+    const slots = this.cluster ? this.slots.filter((s) => s && this.imageAgrees(s)) : this.slots;
     const out = slots.flatMap((slot) => reader(this.readyShard(slot)));
     await Promise.all(slots.map((s) => s.tail));
     return out;
@@ -327,8 +367,8 @@ export class GroupCoordinatorRuntime {
     if (this.stopped) throw new FerryError(ErrorCode.SHUTTING_DOWN, 'broker is shutting down');
     const partition = groupPartition(groupId, this.clusterPartitionCount());
     const slot = this.slots[partition];
-    if (slot && slot.leaderEpoch !== null) return slot;
-    // The image may already name this broker while the ReplicaManager has not applied it yet.
+    if (slot && this.imageAgrees(slot)) return slot;
+    // The image may already name this broker (in a new epoch) while the ReplicaManager has not applied it yet.
     if (this.topics.placement(CONSUMER_OFFSETS_TOPIC, partition)?.leader === this.cluster.nodeId) {
       throw new FerryError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, `${CONSUMER_OFFSETS_TOPIC}-${partition} is about to be loaded`);
     }
@@ -414,6 +454,13 @@ export class GroupCoordinatorRuntime {
     let log: PartitionLog;
     if (this.cluster) {
       if (slot.leaderEpoch === null) return;
+      // A restarted broker's first images are old: it may "lead" a partition that moved while it was
+      // down. Serve nothing until the metadata has caught up and still says so.
+      if (!(await this.metadataCatchesUp(slot, loadNumber))) return;
+      if (!this.imageAgrees(slot)) {
+        this.logger.info({ partition: slot.partition, leaderEpoch: slot.leaderEpoch }, 'group coordinator: leadership from stale metadata; not loading');
+        return; // the ReplicaManager's news (resigned, or a newer epoch) follows
+      }
       try {
         log = this.topics.leaderLog(CONSUMER_OFFSETS_TOPIC, slot.partition, slot.leaderEpoch).log;
       } catch (err) {
@@ -439,6 +486,7 @@ export class GroupCoordinatorRuntime {
       if (!(await this.highWatermarkReaches(slot, log, replayed.end))) return;
       if (this.stopped || slot.loads !== loadNumber) return;
     }
+    if (this.cluster && !this.imageAgrees(slot)) return; // leadership moved meanwhile; its news follows
     const now = this.clock();
     shard.onLoaded(now);
     slot.log = log;
@@ -449,6 +497,23 @@ export class GroupCoordinatorRuntime {
     );
     // Topics may have changed while this partition was not serving.
     void this.commit(slot, shard, shard.onTopicMetadata(this.topicMetadata(), now)).catch(() => undefined);
+  }
+
+  /** Cluster: resolves true once the metadata caught up (see MetadataProgress), false if the load was superseded. */
+  private async metadataCatchesUp(slot: Slot, loadNumber: number): Promise<boolean> {
+    const metadata = this.cluster!.metadata;
+    let logged = false;
+    while (!this.metadataCaughtUp()) {
+      if (this.stopped || slot.loads !== loadNumber) return false;
+      if (!logged) {
+        logged = true;
+        this.logger.info({ partition: slot.partition, metadataOffset: metadata.image.offset, brokerEpoch: metadata.brokerEpoch }, 'group coordinator: waiting for the metadata to catch up before loading');
+      }
+      const target = metadata.brokerEpoch;
+      if (target === null) await new Promise((resolve) => setTimeout(resolve, 100).unref());
+      else await metadata.waitForOffset(target, METADATA_WAIT_MS).catch(() => undefined);
+    }
+    return !this.stopped && slot.loads === loadNumber;
   }
 
   private retryLoad(slot: Slot, loadNumber: number): void {
