@@ -36,6 +36,9 @@ function firstString(md: Metadata | undefined, key: string): string | undefined 
 export function codeForGrpcStatus(code: number, details: string): ErrorCode {
   switch (code) {
     case GrpcStatus.UNAVAILABLE:
+    // The SDK never cancels its own calls: CANCELLED means the broker reset the stream or the
+    // connection went away under the call (a broker shutting down), so it is a lost broker too.
+    case GrpcStatus.CANCELLED:
       return ErrorCode.BROKER_NOT_AVAILABLE;
     case GrpcStatus.DEADLINE_EXCEEDED:
       return ErrorCode.REQUEST_TIMED_OUT;

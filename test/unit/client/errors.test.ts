@@ -94,6 +94,10 @@ describe('cluster error classes', () => {
 
   it('a connection error is a refused connection or the client deadline, not a timeout the broker answered', () => {
     expect(isConnectionError(toFerryError(serviceError(status.UNAVAILABLE, 'ECONNREFUSED')))).toBe(true);
+    // A stream the broker reset while going down (the SDK never cancels its own calls).
+    const cancelled = toFerryError(serviceError(status.CANCELLED, 'Call cancelled'));
+    expect(cancelled.code).toBe(ErrorCode.BROKER_NOT_AVAILABLE);
+    expect(isConnectionError(cancelled)).toBe(true);
     expect(isConnectionError(toFerryError(serviceError(status.DEADLINE_EXCEEDED, 'deadline')))).toBe(true);
     expect(isConnectionError(toFerryError(serviceError(status.DEADLINE_EXCEEDED, 'acks', { 'ferry-error-code': 'REQUEST_TIMED_OUT' })))).toBe(false);
     expect(isConnectionError(new FerryError(ErrorCode.REQUEST_TIMED_OUT, 'isr wait'))).toBe(false);
