@@ -11,8 +11,9 @@
  *
  * Changes apply one at a time on a serial queue, always diffing the last applied image against the
  * newest (intermediate images are skipped, which localChanges allows). Nothing is applied before
- * the broker is registered: followers need the broker epoch (KIP-903), and a stale epoch would keep
- * them out of the ISR — a new registration re-creates every follower with the new epoch.
+ * the broker is registered and its image has caught up past that registration: followers need the
+ * broker epoch (KIP-903) — a new registration re-creates every follower with the new epoch — and an
+ * older image could make a restarted broker lead at a stale epoch.
  *
  * The leader counts its own end as the LEO, or with flush.mode=always the fsynced offset, so an
  * acks=all record is then on disk on every ISR member, not only in page caches.
@@ -189,7 +190,10 @@ export class ReplicaManager {
   // ---- applying metadata ----
 
   private scheduleApply(): void {
-    if (this.epoch === null || this.stopped) return;
+    // Not before this broker's image includes its own registration (its broker epoch is that
+    // entry's offset): an older image may still name it leader of partitions that moved while it
+    // was down, at a stale leader epoch.
+    if (this.epoch === null || this.stopped || this.latest.offset < this.epoch) return;
     void this.changes.run(() => this.applyLatest()).catch((err: unknown) => {
       this.options.logger.error({ err }, 'applying metadata to local replicas failed; retrying on the next image');
       this.applied = MetadataImage.EMPTY; // re-derive every role from scratch next time
