@@ -33,6 +33,7 @@ import { DeadlineTimer } from './deadline-timer.js';
 import type { ClientContext } from './context.js';
 import { fromResponseError, isConnectionError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from './record-accumulator.js';
+import { LeaderWatch } from './leader-watch.js';
 import { backoffMs } from './retry.js';
 
 export interface SenderOptions {
@@ -61,6 +62,7 @@ export class Sender {
   private wakeScheduled = false;
   private readonly timer = new DeadlineTimer(() => this.run());
   private closed = false;
+  private readonly leaderWatch: LeaderWatch;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -68,7 +70,9 @@ export class Sender {
     private readonly options: SenderOptions,
     /** Called after batches complete or fail (memory freed, maybe idle). */
     private readonly onProgress: () => void,
-  ) {}
+  ) {
+    this.leaderWatch = new LeaderWatch(ctx, Math.max(20, Math.min(options.retryBackoffMs, 100)), () => this.wake());
+  }
 
   /** Called after each append; `closedFull` = a batch filled up and can go now. */
   onAppend(closedFull: boolean): void {
@@ -89,6 +93,7 @@ export class Sender {
   close(): void {
     this.closed = true;
     this.timer.clear();
+    this.leaderWatch.close();
   }
 
   private arm(delayMs: number): void {
@@ -223,8 +228,11 @@ export class Sender {
       // A per-partition hint naming a newer leader: the retry goes there without a metadata round
       // trip. (A whole-request error's hint says nothing about any one partition.)
       const hinted = err !== requestError && err.leader !== undefined && this.ctx.metadata.applyLeaderHint(q.topic, q.partition, err.leader, address);
+      const failedEpoch = this.ctx.metadata.leaderEpoch(q.topic, q.partition);
       if (!hinted && needsMetadataRefresh(err)) stale.add(q.topic);
       this.retryOrFail(entry, err);
+      // Leader gone or unknown: retry the moment metadata names a newer leader, not after the backoff.
+      if (!hinted && needsMetadataRefresh(err) && q.retryAtMs > Date.now()) this.leaderWatch.watch(q, failedEpoch);
     }
     if (requestError !== null && isConnectionError(requestError)) this.ctx.metadata.brokerFailed(address);
     if (stale.size > 0) {

@@ -105,6 +105,22 @@ describe('Producer: leader moves', () => {
     expect(cluster.produceRequests.at(-1)!.broker).toBe(3);
   });
 
+  it('retries as soon as metadata names a newer leader, not after the retry backoff (leader watch)', async () => {
+    const { cluster, ferry } = await setup({ leaderHints: false });
+    // A backoff far longer than the move: without the watch the retry would wait it out.
+    const p = producer(ferry, { acks: -1, retryBackoffMs: 3_000, retryBackoffMaxMs: 3_000 });
+    await p.send({ topic: 't', partition: 0, value: 'm0' });
+    await cluster.kill(1);
+    const sent = Date.now();
+    const pending = p.send({ topic: 't', partition: 0, value: 'm1' });
+    setTimeout(() => cluster.moveLeader('t', 0, 2), 200);
+    const meta = await pending;
+    const took = Date.now() - sent;
+    expect(meta.offset).toBe(1);
+    expect(cluster.produceRequests.at(-1)!.broker).toBe(2);
+    expect(took).toBeLessThan(1_500);
+  });
+
   it('waits out an offline partition (leader -1) instead of failing', async () => {
     const { cluster, ferry } = await setup();
     cluster.moveLeader('t', 0, -1);
