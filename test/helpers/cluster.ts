@@ -240,3 +240,24 @@ export function dumpClusterLogs(cluster: ClusterHandle, name: string): string {
   writeFileSync(path, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   return path;
 }
+
+/**
+ * Waits until every running broker has a local log for every partition of `topics` it is a replica
+ * of (its replica manager has applied the topics' creation), e.g. __consumer_offsets, which the
+ * cluster creates in the background after start-up.
+ */
+export async function waitForReplicas(cluster: ClusterHandle, topics: readonly string[], timeoutMs = 15_000): Promise<void> {
+  for (const b of cluster.running()) {
+    const id = cluster.idOf(b);
+    for (const topic of topics) {
+      await until(`broker ${id} holds its replicas of ${topic}`, async () => {
+        try {
+          const parts = await describeOn(cluster, id, topic);
+          return parts.length > 0 && parts.every((p) => !p.replicas.includes(id) || p.logEndOffset >= 0);
+        } catch {
+          return false;
+        }
+      }, timeoutMs, 100);
+    }
+  }
+}

@@ -13,7 +13,7 @@ let cluster: ClusterHandle | undefined;
 let ferry: Ferry | undefined;
 
 afterEach(async (ctx) => {
-  if (cluster && ctx.task.result?.state === 'fail') console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
+  if (cluster && (ctx.task.result?.state === 'fail' || process.env.DUMP_CLUSTER_LOGS)) console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
   await ferry?.close();
   ferry = undefined;
   await cluster?.cleanup();
