@@ -7,11 +7,10 @@
  * assigns every partition from the earliest offset and reads batch by batch (`eachBatch`), with the
  * fetch sizes the Ferry bench measured fastest (bench/topic-reader.ts).
  *
- * HOOK, Ferry 3-node RF 3 acks=all cluster: `ferryRf3` below is listed so the report shows the
- * missing row; it is skipped until a cluster can be started. To add it: implement startServer to
- * start three brokers (one ServerProcess each, pid of the first as the CPU root or sum all three),
- * return their addresses joined by ',' as the endpoint, create topics with replication factor 3,
- * and flip `supported`.
+ * `ferryRf3`: the same driven against a 3-broker cluster on this machine (every broker a controller
+ * voter), topics with replication factor 3, acks=all (min.insync.replicas 2): an ack means the
+ * batch is on all three replicas (fsynced on each with flush.mode=always). The three brokers run
+ * under one `sh` so the report's server CPU (the process tree) is all three together.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -137,15 +136,60 @@ export const ferry: PeerSystem = {
 
 const EMPTY = new Uint8Array(0);
 
-/** The clearly marked hook for the replicated comparison (see the top of this file). */
+/** Ferry as a 3-broker RF 3 cluster (see the top of this file). */
 export const ferryRf3: PeerSystem = {
   ...ferry,
   name: 'ferry-rf3',
   durability(mode) {
     const flush = `flush.mode=${mode === 'fsync' ? 'always' : 'os'}`;
-    return { supported: false, setting: `RF 3, ${flush}`, description: `3-node RF 3 acks=all cluster (${flush}): not runnable yet, hook in bench/peers/ferry.ts` };
+    const what = mode === 'fsync' ? 'fsync on all 3 replicas before the ack' : 'written to the OS on all 3 replicas before the ack';
+    return { supported: true, setting: `RF 3, ${flush}`, description: `3-node cluster, RF 3, acks=all, ${flush}: ${what}` };
   },
-  async startServer() {
-    throw new Error('Ferry 3-node cluster: not implemented yet (hook in bench/peers/ferry.ts)');
+
+  async startServer(mode, opts): Promise<ServerHandle> {
+    const dir = await makeServerDir('ferry-rf3');
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const endpoint = ports.map((p) => `127.0.0.1:${p}`).join(',');
+    const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
+    const flushMode = mode === 'fsync' ? 'always' : 'os';
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const brokers = ports.map((port, i) => [process.execPath, ...(opts.nodeArgs ?? []), FERRY_CLI, 'broker', '--node-id', String(i + 1), '--data-dir', join(dir, `data-${i + 1}`),
+      '--port', String(port), '--controller-quorum-voters', voters, '--flush-mode', flushMode, '--log-level', 'warn'].map(quote).join(' '));
+    // The shell waits for its brokers when told to stop, so they shut down cleanly together.
+    const script = `trap 'wait' TERM; ${brokers.map((b) => `${b} &`).join(' ')} wait`;
+    return ServerProcess.start(
+      {
+        name: 'ferry-rf3',
+        command: '/bin/sh',
+        args: ['-c', script],
+        dir,
+        probe: async () => {
+          const probe = new Ferry({ bootstrap: endpoint.split(','), requestTimeoutMs: 1000, retry: { retries: 0 } });
+          try {
+            const live = (await probe.admin().metadata()).brokers.length;
+            if (live < 3) throw new Error(`${live} of 3 brokers live`);
+          } finally {
+            await probe.close().catch(() => undefined);
+          }
+        },
+      },
+      endpoint,
+    );
+  },
+
+  async openAdmin(config: ClientConfig): Promise<PeerAdmin> {
+    const f = client(config.endpoint, 'admin');
+    return {
+      async createTargets(base) {
+        await f.admin().createTopics([{ name: base, partitions: config.partitions, replicationFactor: 3 }]);
+        return [base];
+      },
+      async deleteTargets(targets) {
+        await f.admin().deleteTopics(targets);
+      },
+      async close() {
+        await f.close();
+      },
+    };
   },
 };
