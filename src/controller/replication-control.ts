@@ -153,8 +153,21 @@ export function alterPartition(batch: MetadataBatch, req: AlterPartitionRequest,
       const res = validateAlterPartition(reg, {
         leaderId: req.brokerId, leaderBrokerEpoch: req.brokerEpoch, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: p.newIsr,
       }, eligibility(batch.view), policyOf(batch.view, topic, reg, config));
-      if (res.accepted) emitPartitionChange(batch, topic.id, p.partition, reg, res.registration);
-      results.push({ topicId: t.topicId, partition: p.partition, error: res.accepted ? null : res.error, registration: res.registration });
+      if (res.accepted) {
+        emitPartitionChange(batch, topic.id, p.partition, reg, res.registration);
+        results.push({ topicId: t.topicId, partition: p.partition, error: null, registration: res.registration });
+        continue;
+      }
+      let current = res.registration;
+      if (res.error === 'INELIGIBLE_REPLICA') {
+        // The replica may become eligible again with the same broker epoch (fenced, then unfenced),
+        // and then a late copy of this proposal would apply; until the partition epoch moves the
+        // leader must keep counting the replica for its HW (isr-change.ts "maybe members"), which
+        // stalls the HW once the replica is gone. Bumping the partition epoch voids every copy now.
+        current = { ...reg, partitionEpoch: reg.partitionEpoch + 1 };
+        emitPartitionChange(batch, topic.id, p.partition, reg, current);
+      }
+      results.push({ topicId: t.topicId, partition: p.partition, error: res.error, registration: current });
     }
   }
   return { results };

@@ -32,6 +32,12 @@ export interface LeaderConfig {
   minInsyncReplicas: number;
   /** Resend an unanswered AlterPartition after this long. */
   alterPartitionRetryMs: number;
+  /**
+   * Whether metadata says a replica may join the ISR (registered, unfenced, not shutting down, not
+   * recovering — KIP-841). The leader does not propose others: the controller would refuse them.
+   * Absent: every replica may.
+   */
+  isIsrEligible?: (id: BrokerId) => boolean;
 }
 
 export interface LeaderInit {
@@ -285,6 +291,7 @@ export class LeaderPartition {
    */
   private maybeExpandIsr(progress: FollowerProgress, nowMs: number, effects: LeaderEffects): void {
     if (this.isrState.pending || this.isrState.committed.includes(progress.brokerId)) return;
+    if (this.config.isIsrEligible && !this.config.isIsrEligible(progress.brokerId)) return;
     if (progress.logEndOffset < this.hw || progress.logEndOffset < this.epochStartOffset) return;
     if (!progress.isCaughtUp(this.leaderEnd, nowMs, this.config.replicaLagTimeMaxMs)) return;
     effects.alterPartition = this.propose('expand', [...this.isrState.committed, progress.brokerId], nowMs);

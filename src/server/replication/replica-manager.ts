@@ -275,6 +275,10 @@ export class ReplicaManager {
         replicaLagTimeMaxMs: this.options.settings.replicaLagTimeMaxMs,
         minInsyncReplicas: this.options.minInsyncFor(change.topic, reg.replicas.length),
         alterPartitionRetryMs: this.options.settings.alterPartitionRetryMs,
+        isIsrEligible: (id) => {
+          const b = this.latest.broker(id);
+          return b !== undefined && !b.fenced && !b.inControlledShutdown && !b.recovering;
+        },
       },
     });
     replica.leader = leader;

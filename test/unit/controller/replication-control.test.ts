@@ -71,6 +71,24 @@ describe('AlterPartition', () => {
     h.heartbeat(a, { wantFence: true });
     expect(alter(h, [...h.partition('t', 0).isr, a]).error).toBe('INELIGIBLE_REPLICA');
   });
+
+  it('an INELIGIBLE_REPLICA refusal bumps the partition epoch, so no copy of the proposal can apply later', () => {
+    const h = setup();
+    const reg = h.partition('t', 0);
+    const a = reg.replicas.find((x) => x !== reg.leader)!;
+    alter(h, reg.isr.filter((x) => x !== a));
+    h.heartbeat(a, { wantFence: true });
+    const before = h.partition('t', 0);
+    const refused = alter(h, [...before.isr, a]);
+    expect(refused.error).toBe('INELIGIBLE_REPLICA');
+    expect(refused.registration).toEqual({ ...before, partitionEpoch: before.partitionEpoch + 1 });
+    expect(h.partition('t', 0)).toEqual(refused.registration);
+    // The broker is back with the same epoch: a late copy built on the old partition epoch is void.
+    h.heartbeat(a);
+    expect(alter(h, [...before.isr, a], { partitionEpoch: before.partitionEpoch }).error).toBe('INVALID_UPDATE_VERSION');
+    expect(h.partition('t', 0).isr).not.toContain(a);
+    expect(sameImage(h.replay(), h.image)).toBe(true);
+  });
 });
 
 describe('preferred leader election', () => {

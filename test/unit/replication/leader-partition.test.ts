@@ -67,6 +67,16 @@ describe('LeaderPartition ISR changes', () => {
     expect([l.isr, l.partitionEpoch, l.pendingAlter]).toEqual([[1, 2, 3], 11, null]);
   });
 
+  it('does not propose a replica the metadata calls ineligible (fenced, shutting down: KIP-841)', () => {
+    let eligible = false;
+    const l = leader({ isr: [1, 2], logEndOffset: 2, config: { ...CONFIG, isIsrEligible: (id) => id !== 3 || eligible } });
+    l.onLocalAppend(10, 0);
+    expect(l.onFollowerFetch(fetch(3, 10), log10, 1).effects.alterPartition).toBe(null);
+    expect(l.maximalIsr).toEqual([1, 2]);
+    eligible = true;
+    expect(l.onFollowerFetch(fetch(3, 10), log10, 2).effects.alterPartition).toMatchObject({ newIsr: [{ brokerId: 1 }, { brokerId: 2 }, { brokerId: 3 }] });
+  });
+
   it('does not expand a follower below the start of its leader epoch', () => {
     const l = leader({ isr: [1, 2], logEndOffset: 10, highWatermark: 4 });
     expect(l.onFollowerFetch(fetch(3, 6), log10, 1).effects.alterPartition).toBe(null);
