@@ -61,10 +61,24 @@ export function hasLog(logs: readonly LogLine[], msg: string, match: (l: LogLine
   return logs.some((l) => l.msg === msg && match(l));
 }
 
+/** Attempts at finding free ports: another test may bind a port between freePorts and the broker. */
+const PORT_ATTEMPTS = 3;
+
+async function startBrokers(size: number, config: Record<string, string>): Promise<BrokerHandle[]> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await freePorts(size);
+    const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
+    const started = await Promise.allSettled(ports.map((port, i) => startBroker({ port, config: { ...config, 'node.id': String(i + 1), 'controller.quorum.voters': voters } })));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failed) return started.map((r) => (r as PromiseFulfilledResult<BrokerHandle>).value);
+    await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.cleanup() : undefined)));
+    const portTaken = /EADDRINUSE|address already in use/i.test(String((failed.reason as Error)?.message ?? failed.reason));
+    if (!portTaken || attempt >= PORT_ATTEMPTS) throw failed.reason;
+  }
+}
+
 export async function startCluster(size = 3, config: Record<string, string> = {}): Promise<ClusterHandle> {
-  const ports = await freePorts(size);
-  const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
-  const brokers = await Promise.all(ports.map((port, i) => startBroker({ port, config: { ...config, 'node.id': String(i + 1), 'controller.quorum.voters': voters } })));
+  const brokers = await startBrokers(size, config);
   const raws = new Map<number, RawClients>();
   const handle: ClusterHandle = {
     brokers,
