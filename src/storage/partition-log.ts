@@ -329,6 +329,37 @@ export class PartitionLog extends EventEmitter {
     });
   }
 
+  /**
+   * Drops the whole log and starts it empty at `offset`, epoch history included (Kafka's
+   * truncateFullyAndStartAt): a follower whose log lies entirely below the leader's log start
+   * (retention passed it) can only continue from there.
+   */
+  restartAt(offset: number): Promise<void> {
+    return this.queue.run(async () => {
+      this.checkWritable();
+      assert(Number.isSafeInteger(offset) && offset >= 0, `bad restart offset ${offset}`);
+      this.truncations++;
+      const old = this.segments;
+      try {
+        for (const seg of old) await seg.deleteFiles();
+        this.segments = [await Segment.create(this.segmentOptions(offset))];
+        await fsyncDir(this.dir);
+      } catch (err) {
+        this.goOffline(err);
+        throw err;
+      }
+      this.lso = offset;
+      this.leo = offset;
+      this.hw = offset;
+      this.totalBytes = 0;
+      this.commit.resetTo(offset);
+      this.recoveryPoint = offset;
+      if (this.epochs.truncateFromEnd(0)) await this.epochs.persist();
+      await this.writeCheckpoints();
+      this.logger.warn({ topic: this.topic, partition: this.partition, offset, droppedSegments: old.length }, 'log restarted at an offset (the leader no longer has what this replica lacks)');
+    });
+  }
+
   updateConfig(config: LogConfig): void {
     validateLogConfig(config);
     this.config = { ...config };

@@ -248,9 +248,10 @@ export class ReplicaFetcher {
           follower.onTruncated();
           return;
         case 'truncate-fully':
-          // The leader's retention passed our whole log; restarting a log at an offset is not built yet.
-          logger.error({ topic: replica.topic, partition: replica.partition, leaderLogStartOffset: action.offset, logEndOffset: log.logEndOffset }, 'follower is behind the leader\'s log start; it cannot catch up (needs a log restart at that offset)');
-          manager.reviveFollower(replica, follower);
+          // The leader's retention passed our whole log: continue from its log start.
+          logger.warn({ topic: replica.topic, partition: replica.partition, leaderLogStartOffset: action.offset, logEndOffset: log.logEndOffset }, 'follower is behind the leader\'s log start; restarting its log there');
+          await log.restartAt(action.offset);
+          follower.onTruncated();
           return;
         case 'high-watermark':
           if (replica.follower === follower) log.setHighWatermark(action.highWatermark);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { batchBaseOffset, batchLastOffset, batchPartitionLeaderEpoch, iterateBatches, readBatchHeader } from '../../../src/protocol/record-batch.js';
+import { batchBaseOffset, batchLastOffset, batchPartitionLeaderEpoch, iterateBatches, readBatchHeader, stampBatch } from '../../../src/protocol/record-batch.js';
 import { decodeBatch } from '../../../src/protocol/record-decoder.js';
 import { ErrorCode, FerryError } from '../../../src/protocol/errors.js';
 import { append, batch, openLog, tempDir } from './helpers.js';
@@ -165,6 +165,28 @@ describe('PartitionLog', () => {
     expect(again.latestEpoch).toBe(1);
     await again.close();
     expect(fs.readFileSync(join(dir, 'leader-epoch-checkpoint'), 'utf8')).toBe('0\n1\n1 0\n');
+  });
+
+  it('restartAt drops the whole log and its epochs and starts empty at an offset; follower appends continue there', async () => {
+    const dir = tempDir();
+    const log = await openLog(dir, { segmentBytes: 800 });
+    for (let i = 0; i < 10; i++) await append(log, batch(2), 1); // offsets 0..19, several segments
+    await log.replicateHighWatermark();
+    log.setHighWatermark(20);
+    await log.restartAt(100);
+    expect([log.logStartOffset, log.logEndOffset, log.highWatermark, log.segmentCount, log.latestEpoch]).toEqual([100, 100, 100, 1, -1]);
+    expect(log.endOffsetForEpoch(1)).toEqual({ epoch: -1, endOffset: -1 });
+    await expect(log.read(5, 1 << 20)).rejects.toMatchObject({ code: ErrorCode.OFFSET_OUT_OF_RANGE });
+    const next = batch(3);
+    stampBatch(next, 0, 100, 2);
+    await log.appendAsFollower(next);
+    log.setHighWatermark(103);
+    expect(ranges((await log.read(100, 1 << 20)).records)).toEqual([[100, 102]]);
+    await log.close();
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.log'))).toEqual(['00000000000000000100.log']);
+    const again = await openLog(dir);
+    expect([again.logStartOffset, again.logEndOffset, again.latestEpoch]).toEqual([100, 103, 2]);
+    await again.close();
   });
 
   it('truncateTo removes batches across segments, fixes indexes and epochs, and appends continue', async () => {
