@@ -61,20 +61,8 @@ export const ferry: PeerSystem = {
     );
   },
 
-  async openAdmin(config: ClientConfig): Promise<PeerAdmin> {
-    const f = client(config.endpoint, 'admin');
-    return {
-      async createTargets(base) {
-        await f.admin().createTopics([{ name: base, partitions: config.partitions }]);
-        return [base];
-      },
-      async deleteTargets(targets) {
-        await f.admin().deleteTopics(targets);
-      },
-      async close() {
-        await f.close();
-      },
-    };
+  openAdmin(config: ClientConfig): Promise<PeerAdmin> {
+    return openAdmin(config, undefined);
   },
 
   async openProducer(config: ClientConfig, opts): Promise<PeerProducer> {
@@ -136,6 +124,23 @@ export const ferry: PeerSystem = {
 
 const EMPTY = new Uint8Array(0);
 
+/** Creates and deletes bench topics (replicationFactor undefined = the broker default). */
+async function openAdmin(config: ClientConfig, replicationFactor: number | undefined): Promise<PeerAdmin> {
+  const f = client(config.endpoint, 'admin');
+  return {
+    async createTargets(base) {
+      await f.admin().createTopics([{ name: base, partitions: config.partitions, ...(replicationFactor !== undefined ? { replicationFactor } : {}) }]);
+      return [base];
+    },
+    async deleteTargets(targets) {
+      await f.admin().deleteTopics(targets);
+    },
+    async close() {
+      await f.close();
+    },
+  };
+}
+
 /** Ferry as a 3-broker RF 3 cluster (see the top of this file). */
 export const ferryRf3: PeerSystem = {
   ...ferry,
@@ -177,19 +182,7 @@ export const ferryRf3: PeerSystem = {
     );
   },
 
-  async openAdmin(config: ClientConfig): Promise<PeerAdmin> {
-    const f = client(config.endpoint, 'admin');
-    return {
-      async createTargets(base) {
-        await f.admin().createTopics([{ name: base, partitions: config.partitions, replicationFactor: 3 }]);
-        return [base];
-      },
-      async deleteTargets(targets) {
-        await f.admin().deleteTopics(targets);
-      },
-      async close() {
-        await f.close();
-      },
-    };
+  openAdmin(config: ClientConfig): Promise<PeerAdmin> {
+    return openAdmin(config, 3);
   },
 };

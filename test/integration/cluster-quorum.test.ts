@@ -3,9 +3,9 @@
 // the survivors elect another, whose controller keeps them registered and fences the dead one once
 // its session lapses; the killed broker restarts, re-registers and is unfenced again.
 // Timings are shrunk through configs so the whole run takes a few seconds.
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerHandle, type LogLine } from '../helpers/broker.js';
+import { freePorts, until } from '../helpers/cluster.js';
 
 const FAST = {
   'controller.quorum.election.timeout.ms': '300',
@@ -13,26 +13,6 @@ const FAST = {
   'broker.session.timeout.ms': '1500',
   'broker.heartbeat.interval.ms': '200',
 };
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const since = (logs: LogLine[], from: number) => logs.slice(from);
 const has = (logs: LogLine[], msg: string, match: (l: LogLine) => boolean = () => true) => logs.some((l) => l.msg === msg && match(l));
