@@ -17,7 +17,7 @@
  * On a SIGKILL with the lazyfs fault, before the restart, every regular file of the broker's data
  * dir longer than its durable size is cut to a random length in [durable, current] (writeback may
  * have reached part of the tail; segment files are append-only, so a prefix is what survives).
- * Not modelled: lost directory entries (a file created and never fsynced keeps its name, possibly
+ * `.lock` (the pid lock) is left alone. Not modelled: lost directory entries (a file created and never fsynced keeps its name, possibly
  * empty), un-fsynced overwrites/truncations coming back (only appends are undone), torn pages in
  * the middle of a file.
  */
@@ -140,6 +140,9 @@ export function loseUnsynced(dataDir: string, model: LazyfsModel, baseline: Map<
   const report: TruncationReport = { files: 0, bytesLost: 0, detail: [] };
   if (model === 'ack' && alwaysDurable) return report;
   for (const f of files) {
+    // The pid lock is not data: cut to a prefix its pid may name a live unrelated process (pid 1, say),
+    // and the broker then refuses the directory — a real crash leaves the whole old pid there.
+    if (f.endsWith('/.lock')) continue;
     let st;
     try {
       st = statSync(f);

@@ -46,6 +46,12 @@ export interface RunOutcome {
   durationS: number;
 }
 
+/** Temp data roots of runs in progress: removed on any exit (Ctrl-C included). */
+const dataRoots = new Set<string>();
+process.on('exit', () => {
+  for (const d of dataRoots) rmSync(d, { recursive: true, force: true });
+});
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
@@ -62,6 +68,7 @@ export async function chaosRun(o: RunOptions): Promise<RunOutcome> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const dataRoot = mkdtempSync(join(tmpdir(), 'ferry-chaos-'));
+  dataRoots.add(dataRoot);
   const historyPath = join(dir, 'history.jsonl');
   const h = new HistoryWriter(historyPath);
   const rng = new Rng(o.seed);
@@ -146,5 +153,6 @@ export async function chaosRun(o: RunOptions): Promise<RunOutcome> {
   for (const b of brokers) rmSync(b.fsyncLog, { force: true });
   if (!failed || !o.keepData) rmSync(dataRoot, { recursive: true, force: true });
   else o.log(`seed ${o.seed}: data dirs kept in ${dataRoot}`);
+  dataRoots.delete(dataRoot); // removed, or kept on purpose
   return { seed: o.seed, flushMode: o.flushMode, dir, result, error, network: net ? net.kind : 'none', durationS: Math.round((Date.now() - started) / 1000) };
 }

@@ -4,7 +4,7 @@
  * in flight, the record's value = its unique id), a consumer group (members commit explicitly and
  * record every delivery), a poller of the group's committed offsets, and the final read.
  */
-import { Ferry, type Consumer, type Producer } from '../src/client/index.js';
+import { Ferry, partitionForKey, type Consumer, type Producer } from '../src/client/index.js';
 import type { HistoryWriter } from './history.js';
 
 export interface WorkloadOptions {
@@ -16,7 +16,7 @@ export interface WorkloadOptions {
   members: number;
   /** Pause between two sends of one producer, ms (the rate limit). */
   sendIntervalMs: number;
-  /** Sends of one producer in flight at most. */
+  /** Sends of one producer in flight at most (keyed producers: per partition). */
   window: number;
 }
 
@@ -33,6 +33,8 @@ class ProducerLoop {
   private running = false;
   private loop: Promise<void> | null = null;
   private inFlight = 0;
+  /** Keyed producers: sends in flight per partition (a stuck partition must not stall the others). */
+  private readonly inFlightByPartition = new Map<number, number>();
   private seq = 0;
   private readonly settled = new Set<Promise<unknown>>();
   private wake: (() => void) | null = null;
@@ -53,19 +55,35 @@ class ProducerLoop {
   }
 
   private async run(): Promise<void> {
+    let k = 0;
     while (this.running) {
-      if (this.inFlight >= this.o.window) {
+      let key: string | null = null;
+      if (this.keyed) {
+        // The next key (round robin over 16) whose partition has room; none: wait for a send to settle.
+        for (let i = 0; i < 16 && key === null; i++) {
+          const cand = `k${(k + i) % 16}`;
+          if ((this.inFlightByPartition.get(partitionForKey(cand, this.o.partitions)) ?? 0) < this.o.window) {
+            key = cand;
+            k = (k + i + 1) % 16;
+          }
+        }
+        if (key === null) {
+          await new Promise<void>((r) => (this.wake = r));
+          continue;
+        }
+      } else if (this.inFlight >= this.o.window) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
-      this.sendOne();
+      this.sendOne(key);
       await sleep(this.o.sendIntervalMs);
     }
   }
 
-  private sendOne(): void {
+  private sendOne(key: string | null): void {
     const id = `${this.name}-${++this.seq}`;
-    const key = this.keyed ? `k${this.seq % 16}` : null;
+    const partition = key === null ? -1 : partitionForKey(key, this.o.partitions);
+    if (partition >= 0) this.inFlightByPartition.set(partition, (this.inFlightByPartition.get(partition) ?? 0) + 1);
     const t0 = Date.now();
     this.h.add({ type: 'send', producer: this.name, id, key });
     this.inFlight++;
@@ -77,6 +95,7 @@ class ProducerLoop {
     void p.finally(() => {
       this.settled.delete(p);
       this.inFlight--;
+      if (partition >= 0) this.inFlightByPartition.set(partition, this.inFlightByPartition.get(partition)! - 1);
       this.wake?.();
       this.wake = null;
     });
