@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { check, summaryLine } from './checker.js';
 import { readHistory } from './history.js';
 import { buildShim } from './lazyfs.js';
-import { FAULT_KINDS, type FaultKind } from './nemesis.js';
+import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind } from './nemesis.js';
 import { chaosRun, type RunOutcome } from './run.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     .option('--seconds <s>', 'fault phase of each run, seconds', parseInt10('seconds', 5), 60)
     .option('--seed <x>', 'first seed', parseInt10('seed', 0))
     .addOption(new Option('--flush-mode <mode>', 'broker flush.mode; mixed = always for even seeds, os for odd').choices(['always', 'os', 'mixed']).default('mixed'))
-    .option('--faults <list>', `fault kinds, comma-separated (${FAULT_KINDS.join(',')}; none = no faults)`, FAULT_KINDS.join(','))
+    .option('--faults <list>', `fault kinds, comma-separated (${FAULT_KINDS.join(',')}; none = no faults)`, DEFAULT_FAULTS.join(','))
     .option('--brokers <n>', 'cluster size (3 or 5)', parseInt10('brokers', 3), 3)
     .addOption(new Option('--network <kind>', 'how partitions are made').choices(['auto', 'netns', 'proxy']).default('auto'))
     .option('--producers <n>', 'acks=all producers (odd ones keyed)', parseInt10('producers', 1), 3)
@@ -79,11 +79,11 @@ async function main(): Promise<void> {
     const resultsDir = resolve(String(opts.results), stamp);
     mkdirSync(resultsDir, { recursive: true });
     const log = (s: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
-    const shim = faults.includes('lazyfs') ? buildShim(join(resultsDir, '.shim')) : { path: null, why: 'lazyfs fault not enabled' };
+    const shim = faults.includes('lazyfs') || faults.includes('power') ? buildShim(join(resultsDir, '.shim')) : { path: null, why: 'lazyfs fault not enabled' };
     const runs = opts.runs as number;
     const command = `npm run chaos -- ${process.argv.slice(2).join(' ')}`;
     log(`${runs} run(s) from seed ${firstSeed}, ${opts.seconds as number} s of faults each (${faults.join(',') || 'none'}), results in ${resultsDir}`);
-    if (faults.includes('lazyfs')) log(`lazyfs: ${shim.why}`);
+    if (shim.path !== null || faults.includes('lazyfs') || faults.includes('power')) log(`lazyfs: ${shim.why}`);
     const outcomes: RunOutcome[] = [];
     for (let i = 0; i < runs; i++) {
       const seed = firstSeed + i;

@@ -10,6 +10,8 @@
  *  partition  one of: majority/minority (one node, or two of five, cut off from the rest), bridge
  *             (two halves that both see one bridge node, not each other), one-way (a node stops
  *             receiving from every other node but can still send)
+ *  power      (opt-in) SIGKILL every broker at once, lazyfs-cut each one's files, restart them all:
+ *             a correlated power loss, where only fsynced data can survive
  * The victim is, half of the time, a broker leading some partition of the workload topic.
  */
 import type { ChaosBroker } from './cluster.js';
@@ -18,7 +20,9 @@ import type { LazyfsModel } from './lazyfs.js';
 import type { Network } from './net.js';
 import type { Rng } from './rng.js';
 
-export const FAULT_KINDS = ['kill', 'lazyfs', 'pause', 'partition'] as const;
+export const FAULT_KINDS = ['kill', 'lazyfs', 'pause', 'partition', 'power'] as const;
+/** What --faults defaults to: every kind but `power` (a whole-cluster crash: see docs/CHAOS.md). */
+export const DEFAULT_FAULTS: readonly FaultKind[] = ['kill', 'lazyfs', 'pause', 'partition'];
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface NemesisOptions {
@@ -110,6 +114,21 @@ export class Nemesis {
         await sleep(this.rng.int(1000, 4000));
         await this.restart(b);
         this.h.add({ type: 'fault-stop', fault: id, kind, detail: `node ${v} restarted${detail ? ' (' + detail + ')' : ''}` });
+        break;
+      }
+      case 'power': {
+        this.h.add({ type: 'fault-start', fault: id, kind, nodes: all, detail: 'SIGKILL every broker (power loss)' });
+        await Promise.all(this.brokers.map((b) => b.kill()));
+        const lost: string[] = [];
+        for (const b of this.brokers) {
+          this.h.add({ type: 'broker', node: b.node, event: 'killed' });
+          const r = b.loseUnsynced(this.o.lazyfsModel, this.rng, this.o.flushMode === 'always');
+          lost.push(`node ${b.node}: ${r.bytesLost} B in ${r.files} files`);
+          this.h.add({ type: 'broker', node: b.node, event: 'lazyfs', detail: `lost ${r.bytesLost} un-fsynced bytes in ${r.files} files${r.detail.length ? ': ' + r.detail.slice(0, 12).join('; ') : ''}` });
+        }
+        await sleep(this.rng.int(1000, 3000));
+        await Promise.all(this.brokers.map((b) => this.restart(b)));
+        this.h.add({ type: 'fault-stop', fault: id, kind, detail: `all restarted (lost ${lost.join(', ')})` });
         break;
       }
       case 'pause': {

@@ -7,7 +7,7 @@ import type { CheckResult } from './checker.js';
 
 type Ev<T extends HistoryEvent['type']> = Extract<HistoryEvent, { type: T }>;
 
-const COLORS: Record<string, string> = { kill: '#d62728', lazyfs: '#9467bd', pause: '#ff7f0e', partition: '#1f77b4' };
+const COLORS: Record<string, string> = { kill: '#d62728', lazyfs: '#9467bd', pause: '#ff7f0e', partition: '#1f77b4', power: '#000000' };
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
