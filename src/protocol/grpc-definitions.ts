@@ -9,10 +9,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as AdminProto } from '../generated/admin.js';
+import type { FetchResponse } from '../generated/ferry/v1/FetchResponse.js';
 import type { ProtoGrpcType as FetchProto } from '../generated/fetch.js';
 import type { ProtoGrpcType as GroupProto } from '../generated/group.js';
 import type { ProtoGrpcType as MetadataProto } from '../generated/metadata.js';
 import type { ProtoGrpcType as ProduceProto } from '../generated/produce.js';
+import { afterSerializeHooks, encodeFetchResponse } from './fetch-response-encoder.js';
 
 export const PROTO_FILES = [
   'ferry/v1/common.proto',
@@ -54,8 +56,31 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
   if (!cached) {
     const root = protoRoot();
     const packageDefinition = protoLoader.loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [root] });
+    shipPreEncodedFetchResponses(packageDefinition);
     const proto = grpc.loadPackageDefinition(packageDefinition) as unknown as FerryProto;
     cached = { packageDefinition, proto };
   }
   return cached;
+}
+
+/**
+ * FetchService answers go out through encodeFetchResponse (fetch-response-encoder.ts: no copy of
+ * the records the broker read), falling back to protobufjs. Then the partitions' AFTER_SERIALIZE
+ * hooks run, in a microtask: grpc-js copies the serialized bytes into its own frame before its
+ * sendMessage returns (server-interceptors.js serializeMessage; test/unit/protocol/
+ * fetch-response-encoder.test.ts fails if a grpc-js release stops doing so), so the broker may then
+ * reuse the buffers they came from. Only the response serializers change (the broker's side); the
+ * SDK's deserializers are untouched.
+ */
+function shipPreEncodedFetchResponses(packageDefinition: protoLoader.PackageDefinition): void {
+  const service = packageDefinition['ferry.v1.FetchService'] as protoLoader.ServiceDefinition;
+  for (const method of ['Fetch', 'Consume']) {
+    const def = service[method]!;
+    const serialize = def.responseSerialize;
+    def.responseSerialize = (value: FetchResponse): Buffer => {
+      const bytes = encodeFetchResponse(value) ?? serialize(value);
+      for (const hook of afterSerializeHooks(value)) queueMicrotask(hook);
+      return bytes;
+    };
+  }
 }

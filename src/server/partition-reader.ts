@@ -7,8 +7,10 @@ import type { FetchPartitionResult } from '../generated/ferry/v1/FetchPartitionR
 import type { Record } from '../generated/ferry/v1/Record.js';
 import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
 import { iterateBatches, batchLastOffset } from '../protocol/record-batch.js';
+import { markReadBuffer } from '../protocol/fetch-response-encoder.js';
 import { decodeBatch } from '../protocol/record-decoder.js';
 import type { PartitionLog } from '../storage/index.js';
+import { FetchBufferPool } from './fetch-buffers.js';
 import { asFerryError } from './grpc-errors.js';
 import type { TopicManager } from './topic-manager.js';
 
@@ -32,12 +34,18 @@ export interface PartitionFetchOutcome {
   failed: boolean;
 }
 
+/** Read buffers of every fetch answered by this process (see fetch-buffers.ts). */
+const readBuffers = new FetchBufferPool();
+
 export async function readPartitions(
   topics: TopicManager,
   specs: readonly PartitionFetchSpec[],
   maxBytes: number,
   decodeRecords: boolean,
 ): Promise<PartitionFetchOutcome[]> {
+  // Raw batches are read into reused buffers, given back once the answer is serialized.
+  const buffers = decodeRecords ? undefined : readBuffers.lease();
+  const release = buffers ? () => buffers.release() : undefined;
   const outcomes: PartitionFetchOutcome[] = [];
   let budget = maxBytes;
   let anyData = false;
@@ -51,7 +59,7 @@ export async function readPartitions(
       outcome.seenHighWatermark = log.highWatermark;
       if (spec.partitionMaxBytes < 0) throw new FerryError(ErrorCode.INVALID_FETCH_SIZE, `partition_max_bytes ${spec.partitionMaxBytes} is negative`);
       const limit = Math.min(spec.partitionMaxBytes > 0 ? spec.partitionMaxBytes : maxBytes, budget);
-      const read = await log.read(spec.fetchOffset, Math.max(0, limit), { minOneBatch: !anyData });
+      const read = await log.read(spec.fetchOffset, Math.max(0, limit), { minOneBatch: !anyData, buffers });
       result.highWatermark = read.highWatermark;
       result.logStartOffset = read.logStartOffset;
       result.logEndOffset = read.logEndOffset;
@@ -62,7 +70,10 @@ export async function readPartitions(
         outcome.bytes = read.records.length;
         outcome.nextOffset = nextOffsetAfter(read.records, spec.fetchOffset);
         if (decodeRecords) result.records = decodeAll(read.records, spec.fetchOffset);
-        else result.recordBatches = read.records;
+        else {
+          result.recordBatches = read.records;
+          markReadBuffer(result, buffers!.headroom, release!);
+        }
       }
     } catch (err) {
       const ferryErr = asFerryError(err);

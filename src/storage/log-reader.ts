@@ -7,11 +7,24 @@
  * holding `maxOffset`. The ranges are read with async positional reads (a cold read never blocks the
  * event loop) into one buffer, which is then trimmed to whole batches by walking headers — no record
  * is decoded. When the first batch alone exceeds `maxBytes`, `minOneBatch` reads it anyway.
+ *
+ * `buffers` (optional) says where the bytes go: the records are returned as a view starting
+ * `headroom` bytes into a buffer from `allocate`, so the caller may write that many bytes in front
+ * of them. The broker's fetch path reads into reused buffers and puts its wire headers there, so
+ * the records reach gRPC without a copy (src/server/fetch-buffers.ts, fetch-response-encoder.ts).
  */
 import { LOG_OVERHEAD_BYTES, batchSizeAt } from '../protocol/record-batch.js';
 import type { Segment } from './segment.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** Where readBatches puts what it reads (see the top of this file). */
+export interface ReadBuffers {
+  /** Free bytes wanted in front of the records. */
+  readonly headroom: number;
+  /** A buffer of exactly `bytes` bytes the read may fill. */
+  allocate(bytes: number): Buffer;
+}
 
 interface Range {
   segment: Segment;
@@ -41,7 +54,14 @@ export function floorSegment(segments: readonly Segment[], offset: number): numb
  * Null when a file turned out shorter than planned: only a concurrent truncation does that, and the
  * caller retries.
  */
-export async function readBatches(segments: readonly Segment[], fetchOffset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<Buffer | null> {
+export async function readBatches(
+  segments: readonly Segment[],
+  fetchOffset: number,
+  maxBytes: number,
+  maxOffset: number,
+  minOneBatch: boolean,
+  buffers?: ReadBuffers,
+): Promise<Buffer | null> {
   const ranges: Range[] = [];
   let total = 0;
   let firstBatchSize = 0;
@@ -67,13 +87,13 @@ export async function readBatches(segments: readonly Segment[], fetchOffset: num
   if (total === 0) return EMPTY;
   if (firstBatchSize > maxBytes) {
     if (!minOneBatch) return EMPTY;
-    const only = Buffer.allocUnsafe(firstBatchSize);
+    const only = allocate(buffers, firstBatchSize);
     const r = ranges[0]!;
     const n = await r.segment.readInto(only, 0, r.start, firstBatchSize);
     return n === firstBatchSize ? only : null;
   }
   const budget = Math.min(maxBytes, total);
-  const out = Buffer.allocUnsafe(budget);
+  const out = allocate(buffers, budget);
   const reads: Promise<boolean>[] = [];
   let at = 0;
   for (const r of ranges) {
@@ -91,4 +111,11 @@ export async function readBatches(segments: readonly Segment[], fetchOffset: num
     pos += size;
   }
   return pos === budget ? out : out.subarray(0, pos);
+}
+
+/** `bytes` bytes to read into: a view after the caller's headroom, or a buffer of its own. */
+function allocate(buffers: ReadBuffers | undefined, bytes: number): Buffer {
+  if (!buffers) return Buffer.allocUnsafe(bytes);
+  const h = buffers.headroom;
+  return buffers.allocate(h + bytes).subarray(h);
 }

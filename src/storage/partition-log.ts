@@ -32,7 +32,7 @@ import { GroupCommit } from './group-commit.js';
 import type { LeaderEpochCache } from './leader-epoch-cache.js';
 import { validateLogConfig, type LogConfig } from './log-config.js';
 import { loadPartition } from './log-loader.js';
-import { floorSegment, readBatches } from './log-reader.js';
+import { floorSegment, readBatches, type ReadBuffers } from './log-reader.js';
 import { segmentsToDelete } from './retention.js';
 import { Segment, type SegmentOptions } from './segment.js';
 import { DELETED_DIR_SUFFIX } from './segment-files.js';
@@ -82,6 +82,8 @@ export interface ReadResult {
 export interface ReadOptions {
   maxOffset?: number;
   minOneBatch?: boolean;
+  /** Where the records go (default: a fresh buffer); see readBatches. */
+  buffers?: ReadBuffers;
 }
 
 export class PartitionLog extends EventEmitter {
@@ -266,7 +268,7 @@ export class PartitionLog extends EventEmitter {
       const maxOffset = Math.min(opts.maxOffset ?? hw, leo);
       let records: Buffer | null = EMPTY;
       if (fetchOffset < maxOffset && maxBytes >= 0) {
-        records = await readBatches(this.segments, fetchOffset, maxBytes, maxOffset, opts.minOneBatch ?? true);
+        records = await readBatches(this.segments, fetchOffset, maxBytes, maxOffset, opts.minOneBatch ?? true, opts.buffers);
       }
       if (records && truncations === this.truncations) return { records, highWatermark: hw, logStartOffset: lso, logEndOffset: leo };
     }

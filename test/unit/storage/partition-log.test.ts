@@ -27,6 +27,30 @@ describe('PartitionLog', () => {
     await log.close();
   });
 
+  it('reads into the caller\'s buffers, leaving the headroom asked for in front of the records', async () => {
+    const log = await openLog(tempDir(), { segmentBytes: 2000 });
+    for (let i = 0; i < 30; i++) await append(log, batch(1 + (i % 3), { valueBytes: 40 }));
+    const allocated: Buffer[] = [];
+    const buffers = {
+      headroom: 64,
+      allocate: (bytes: number) => {
+        const b = Buffer.alloc(bytes, 0xaa);
+        allocated.push(b);
+        return b;
+      },
+    };
+    for (const [offset, maxBytes] of [[0, 1 << 20], [7, 500], [20, 1]] as const) {
+      const plain = await log.read(offset, maxBytes);
+      const into = await log.read(offset, maxBytes, { buffers });
+      expect(into.records.equals(plain.records)).toBe(true);
+      const whole = allocated.at(-1)!;
+      expect(into.records.buffer).toBe(whole.buffer);
+      expect(into.records.byteOffset - whole.byteOffset).toBe(64);
+      expect(whole.subarray(0, 64).every((b) => b === 0xaa)).toBe(true);
+    }
+    await log.close();
+  });
+
   it('rolls on segment.bytes and finds the right batch for every offset across segments', async () => {
     const dir = tempDir();
     const log = await openLog(dir, { segmentBytes: 2000, indexIntervalBytes: 300 });
