@@ -8,6 +8,9 @@
  *    send order (a retried batch stored twice explains an inversion: such pairs are not counted);
  *  - vanished: a record a group member was delivered (consumers read below the high watermark only)
  *    is not at that offset in the final read;
+ *  - replica: a broker's replica (its segment files after the run) holds a different record than the
+ *    final read at an offset below the high watermark, or holds a record where the final read has a
+ *    gap (a divergence a later failover would expose);
  *  - group: the committed offset of a partition, as FetchOffsets answered over time, moves backwards;
  *    a FetchOffsets invoked after a commit was acknowledged answers less than it; a record below an
  *    acknowledged commit was never delivered to any member; a commit past the final log end.
@@ -31,6 +34,10 @@ export interface CheckResult {
   reordered: number;
   vanished: number;
   groupViolations: number;
+  /** Replica offsets below the high watermark disagreeing with the final read. */
+  replicaDivergent: number;
+  /** Replicas (node/partition) missing some offsets below the high watermark (lagging: counted, not a violation). */
+  replicasLagging: number;
   delivered: number;
   commitsAcked: number;
   unavailableSeconds: number;
@@ -197,6 +204,33 @@ export function check(events: readonly HistoryEvent[]): CheckResult {
     }
   }
 
+  // Every replica agrees with the final read below the high watermark.
+  let replicaDivergent = 0;
+  let replicasLagging = 0;
+  for (const r of of('replica')) {
+    const f = final.get(r.partition);
+    if (!f) continue;
+    let missing = 0;
+    for (let o = f.logStart; o < f.end; o++) {
+      const want = f.ids[o - f.logStart] ?? null;
+      const i = o - r.start;
+      const have = i >= 0 && i < r.ids.length ? r.ids[i] ?? null : undefined;
+      if (have === undefined) {
+        if (want !== null) missing++;
+        continue;
+      }
+      if (have !== want && !(have === null && want === null)) {
+        if (have === null) {
+          missing++;
+          continue;
+        }
+        replicaDivergent++;
+        report('replica', `node ${r.node}'s replica of partition ${r.partition} holds ${have} at offset ${o}, the final read ${JSON.stringify(want)}`);
+      }
+    }
+    if (missing > 0) replicasLagging++;
+  }
+
   // Unavailability: whole seconds between the first send and the producers' stop without an ack.
   const stopT = of('phase').find((p) => p.name === 'producers-stopped')?.t ?? (sends.length ? sends[sends.length - 1]!.t : 0);
   const firstT = sends[0]?.t ?? 0;
@@ -220,6 +254,8 @@ export function check(events: readonly HistoryEvent[]): CheckResult {
     reordered,
     vanished,
     groupViolations,
+    replicaDivergent,
+    replicasLagging,
     delivered: delivers.length,
     commitsAcked: commitsOk.length,
     unavailableSeconds,
@@ -232,7 +268,7 @@ export function summaryLine(r: CheckResult): string {
   const faults = Object.entries(r.faults).map(([k, v]) => `${k}:${v}`).join(',') || 'none';
   return (
     `seed=${r.seed} ops=${r.ops} acked=${r.acked} failed=${r.failed} lost=${r.lost} duplicated=${r.duplicated} reordered=${r.reordered} ` +
-    `misplaced=${r.misplaced} conflicts=${r.conflicts} vanished=${r.vanished} group=${r.groupViolations} delivered=${r.delivered} ` +
+    `misplaced=${r.misplaced} conflicts=${r.conflicts} vanished=${r.vanished} group=${r.groupViolations} replica=${r.replicaDivergent} lagging=${r.replicasLagging} delivered=${r.delivered} ` +
     `commits=${r.commitsAcked} unavailable=${r.unavailableSeconds}s faults=${faults} => ${r.ok ? 'OK' : 'FAIL'}`
   );
 }

@@ -32,13 +32,13 @@ function table(outcomes: RunOutcome[]): string {
   for (const o of outcomes) {
     const r = o.result;
     const faults = r ? Object.entries(r.faults).map(([k, v]) => `${k} ${v}`).join(', ') || 'none' : '';
-    const other = r ? r.misplaced + r.conflicts + r.vanished + r.groupViolations : 0;
+    const other = r ? r.misplaced + r.conflicts + r.vanished + r.groupViolations + (r.replicaDivergent ?? 0) : 0;
     const verdict = o.error ? 'ERROR' : r?.ok ? 'ok' : 'FAIL';
     rows.push(`| ${o.seed} | ${o.flushMode} | ${faults} | ${r?.ops ?? ''} | ${r?.acked ?? ''} | ${r?.failed ?? ''} | ${r?.lost ?? ''} | ${r?.duplicated ?? ''} | ${r?.reordered ?? ''} | ${other} | ${r?.unavailableSeconds ?? ''} | ${verdict} |`);
   }
   const sum = (f: (o: RunOutcome) => number) => outcomes.reduce((a, o) => a + f(o), 0);
   const faultTotal = sum((o) => Object.values(o.result?.faults ?? {}).reduce((a, b) => a + b, 0));
-  rows.push(`| **total** (${outcomes.length} runs) | | ${faultTotal} | ${sum((o) => o.result?.ops ?? 0)} | ${sum((o) => o.result?.acked ?? 0)} | ${sum((o) => o.result?.failed ?? 0)} | ${sum((o) => o.result?.lost ?? 0)} | ${sum((o) => o.result?.duplicated ?? 0)} | ${sum((o) => o.result?.reordered ?? 0)} | ${sum((o) => (o.result ? o.result.misplaced + o.result.conflicts + o.result.vanished + o.result.groupViolations : 0))} | ${sum((o) => o.result?.unavailableSeconds ?? 0)} | ${outcomes.filter((o) => !o.error && o.result?.ok).length} ok |`);
+  rows.push(`| **total** (${outcomes.length} runs) | | ${faultTotal} | ${sum((o) => o.result?.ops ?? 0)} | ${sum((o) => o.result?.acked ?? 0)} | ${sum((o) => o.result?.failed ?? 0)} | ${sum((o) => o.result?.lost ?? 0)} | ${sum((o) => o.result?.duplicated ?? 0)} | ${sum((o) => o.result?.reordered ?? 0)} | ${sum((o) => (o.result ? o.result.misplaced + o.result.conflicts + o.result.vanished + o.result.groupViolations + (o.result.replicaDivergent ?? 0) : 0))} | ${sum((o) => o.result?.unavailableSeconds ?? 0)} | ${outcomes.filter((o) => !o.error && o.result?.ok).length} ok |`);
   return rows.join('\n');
 }
 

@@ -12,6 +12,7 @@ import { HistoryWriter, readHistory } from './history.js';
 import type { LazyfsModel } from './lazyfs.js';
 import { createNetwork, type Network } from './net.js';
 import { Nemesis, type FaultKind } from './nemesis.js';
+import { readReplica } from './replicas.js';
 import { Rng } from './rng.js';
 import { timelineSvg } from './timeline.js';
 import { Workload } from './workload.js';
@@ -132,8 +133,21 @@ export async function chaosRun(o: RunOptions): Promise<RunOutcome> {
   } finally {
     await nemesis?.abort().catch(() => undefined);
     await workload?.close().catch(() => undefined);
-    h.close();
     await Promise.all(brokers.map((b) => b.kill().catch(() => undefined)));
+    if (error === null) {
+      // Every replica, straight from the files (SIGKILL leaves the page cache, so nothing is cut).
+      for (const b of brokers) {
+        for (let p = 0; p < o.partitions; p++) {
+          try {
+            const r = readReplica(b.dataDir, topic, p);
+            if (r) h.add({ type: 'replica', node: b.node, partition: p, start: r.start, ids: r.ids, stoppedAt: r.stoppedAt });
+          } catch (err) {
+            h.add({ type: 'note', text: `reading node ${b.node}'s replica of partition ${p}: ${(err as Error).message}` });
+          }
+        }
+      }
+    }
+    h.close();
     await net?.teardown().catch(() => undefined);
   }
   let result: CheckResult | null = null;

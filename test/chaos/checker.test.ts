@@ -94,6 +94,17 @@ describe('chaos checker', () => {
     expect(check([...h, final(['p1-1', 'p1-2', 'p2-1'])]).ok).toBe(true);
   });
 
+  it('finds a replica that disagrees with the final read below the high watermark; a lagging one is only counted', () => {
+    const replica = (node: number, start: number, ids: Array<string | null>): HistoryEvent => ({ t: 30, type: 'replica', node, partition: 0, start, ids, stoppedAt: null });
+    const ok = check([...base(), final(['p1-1', 'p1-2']), replica(1, 0, ['p1-1', 'p1-2', 'p1-3']), replica(2, 0, ['p1-1'])]);
+    expect(ok.ok).toBe(true);
+    expect(ok.replicasLagging).toBe(1);
+    const bad = check([...base(), final(['p1-1', 'p1-2']), replica(3, 0, ['p1-1', 'x-1'])]);
+    expect(bad.ok).toBe(false);
+    expect(bad.replicaDivergent).toBe(1);
+    expect(bad.violations[0]).toMatch(/^replica: node 3/);
+  });
+
   it('reports a history without a final read as incomplete', () => {
     const r = check(base());
     expect(r.ok).toBe(false);
