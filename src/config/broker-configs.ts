@@ -17,6 +17,12 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'max.partitions.per.topic', type: 'int', default: 10_000, min: 1, max: 100_000, doc: 'upper bound on a topic\'s partition count' },
   { name: 'delete.topic.enable', type: 'boolean', default: true, doc: 'allow DeleteTopics' },
   { name: 'max.request.bytes', type: 'int', default: 100 * MIB, min: 1024, doc: 'largest gRPC request accepted (Kafka: socket.request.max.bytes)', aliases: ['socket.request.max.bytes'] },
+  // Limits (server/connection-limits.ts, server/produce-admission.ts): a refused connection or request
+  // gets THROTTLED (gRPC RESOURCE_EXHAUSTED, retriable) and one warning per second at most.
+  { name: 'max.connections', type: 'int', default: 10_000, min: 1, doc: 'most client connections (HTTP/2 sessions) the broker keeps open; calls on a connection beyond it fail with THROTTLED and it is closed' },
+  { name: 'max.connections.per.ip', type: 'int', default: 1_000, min: 1, doc: 'most connections from one IP address (peer brokers included); beyond it as max.connections' },
+  { name: 'max.concurrent.streams.per.connection', type: 'int', default: 1_000, min: 1, doc: 'most calls (HTTP/2 streams) in progress on one connection (grpc.max_concurrent_streams); clients queue the others, so one connection holds at most this many requests of max.request.bytes' },
+  { name: 'queued.max.request.bytes', type: 'int', default: 256 * MIB, min: MIB, doc: 'bytes of produce requests the broker works on at once (decoded, waiting for append and acks); beyond it a request waits up to 1 s (while the waiting ones fit in as much again), then fails with THROTTLED' },
   { name: 'fetch.max.bytes', type: 'int', default: 55 * MIB, min: 1024, doc: 'largest fetch response the broker builds' },
   { name: 'fetch.max.wait.ms.limit', type: 'int', default: 30_000, min: 0, doc: 'cap on a fetch request\'s max_wait_ms' },
   { name: 'produce.timeout.ms.limit', type: 'int', default: 60_000, min: 0, doc: 'cap on a produce request\'s timeout_ms' },

@@ -15,7 +15,8 @@ import { claimDataDir, type DataDirClaim } from './data-dir.js';
 import { fetchService } from './fetch-service.js';
 import { GroupCoordinatorRuntime } from './group-coordinator-runtime.js';
 import { groupService } from './group-service.js';
-import { installLargeHttp2Windows } from './http2-window.js';
+import { ConnectionLimiter } from './connection-limits.js';
+import { installLargeHttp2Windows, withHttp2ServerHook } from './http2-window.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { ClusterTopics } from './cluster/cluster-topics.js';
 import { sendAlterPartition } from './cluster/alter-partition-sender.js';
@@ -86,6 +87,7 @@ export class Broker {
         'grpc.keepalive_timeout_ms': 10_000,
         'grpc.keepalive_permit_without_calls': 1,
         'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+        'grpc.max_concurrent_streams': config.int('max.concurrent.streams.per.connection'),
       });
       const { packageDefinition, proto } = loadFerryProto();
       const v1 = proto.ferry.v1;
@@ -104,8 +106,10 @@ export class Broker {
         cluster.addToServer(server); // services must be added before bindAsync
         server.addService(v1.ReplicaService.service, replicaService(replicas, lifecycle, logger.child({ component: 'replica-service' })));
       }
+      const connections = new ConnectionLimiter({ maxConnections: config.int('max.connections'), maxConnectionsPerIp: config.int('max.connections.per.ip') }, logger);
       boundPort = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+        withHttp2ServerHook(connections.attach, () =>
+          server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
       });
       if (cluster && replicas) {
         const self = identity();

@@ -3,11 +3,12 @@
  *
  * Fetch answers as soon as min_bytes are available, an error occurs, or max_wait_ms passes (capped
  * by fetch.max.wait.ms.limit); it waits on the partitions' high-watermark events, never polls.
- * Consume pushes results as data becomes visible; a slow reader is slowed by HTTP/2 flow control
- * (we await 'drain' whenever write() says the buffer is full), so broker memory stays bounded.
+ * Consume pushes results as data becomes visible; a slow reader is slowed by HTTP/2 flow control.
+ * A stream keeps at most two messages in the broker (the one HTTP/2 is sending, the next one): it
+ * waits for the previous message to be handed to HTTP/2 before reading more. ('drain' alone let
+ * grpc-js queue 16 messages of up to max_bytes each behind a reader that stopped.)
  */
 import type * as grpc from '@grpc/grpc-js';
-import { once } from 'node:events';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { ConsumeRequest__Output } from '../generated/ferry/v1/ConsumeRequest.js';
@@ -68,6 +69,7 @@ export function fetchService(topics: TopicManager, config: BrokerConfig, lifecyc
     call.on('cancelled', () => cancelled.abort());
     call.on('error', () => cancelled.abort());
     logger.debug({ partitions: specs.length }, 'consume stream opened');
+    let previousSent: Promise<void> = Promise.resolve();
     while (!cancelled.signal.aborted && !lifecycle.isStopping && specs.length > 0) {
       const outcomes = await readPartitions(topics, specs, maxBytes, req.decodeRecords);
       const toSend = outcomes.filter((o) => o.bytes > 0 || o.failed);
@@ -78,7 +80,9 @@ export function fetchService(topics: TopicManager, config: BrokerConfig, lifecyc
         if (!o.failed) nextSpecs.push({ ...specs[i]!, fetchOffset: o.nextOffset });
       }
       if (toSend.length > 0) {
-        if (!call.write(toResponse(toSend))) await Promise.race([once(call, 'drain'), onceAborted(cancelled.signal)]);
+        const sent = new Promise<void>((resolve) => call.write(toResponse(toSend), () => resolve()));
+        await settledOrAborted(previousSent, [cancelled.signal, lifecycle.shutdownSignal]);
+        previousSent = sent;
       } else {
         const watched = outcomes.flatMap((o) => (o.log ? [{ log: o.log, seenHighWatermark: o.seenHighWatermark }] : []));
         await waitForHighWatermark(watched, CONSUME_IDLE_RECHECK_MS, [cancelled.signal, lifecycle.shutdownSignal]);
@@ -154,9 +158,17 @@ function toResponse(outcomes: PartitionFetchOutcome[]): FetchResponse {
   return { topics: [...byTopic.values()] };
 }
 
-function onceAborted(signal: AbortSignal): Promise<void> {
+/** Resolves when `promise` settles or a signal aborts, and leaves no listener behind on the signals. */
+function settledOrAborted(promise: Promise<void>, signals: AbortSignal[]): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
+    const done = (): void => {
+      for (const s of signals) s.removeEventListener('abort', done);
+      resolve();
+    };
+    for (const s of signals) {
+      if (s.aborted) return done();
+      s.addEventListener('abort', done);
+    }
+    promise.then(done, done);
   });
 }

@@ -7,15 +7,29 @@
  * grpc-js creates its server with `http2.createServer(options)` when binding; we wrap that function
  * once to add `settings.initialWindowSize` (per stream) and to raise each session's connection
  * window. Memory stays bounded by max.request.bytes per stream (grpc-js enforces it) and by the
- * number of connections.
+ * number of connections and streams (connection-limits.ts).
+ *
+ * `withHttp2ServerHook` runs a bind so every HTTP/2 server grpc-js creates during it is handed to a
+ * hook first (AsyncLocalStorage follows the bind through its async steps, so two brokers in one
+ * process each get their own); the hook's listeners run before grpc-js's own.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 
 export const STREAM_WINDOW_BYTES = 16 * 1024 * 1024;
 export const CONNECTION_WINDOW_BYTES = 64 * 1024 * 1024;
 
+export type Http2ServerHook = (server: http2.Http2Server) => void;
+
 let installed = false;
+const serverHook = new AsyncLocalStorage<Http2ServerHook>();
+
+/** Calls `bind` (grpc-js bindAsync); HTTP/2 servers it creates pass through `hook` first. */
+export function withHttp2ServerHook<T>(hook: Http2ServerHook, bind: () => T): T {
+  installLargeHttp2Windows(); // the wrapper is what calls the hook
+  return serverHook.run(hook, bind);
+}
 
 export function installLargeHttp2Windows(): void {
   if (installed) return;
@@ -29,6 +43,7 @@ export function installLargeHttp2Windows(): void {
       session.on('connect', () => setConnectionWindow(session));
       setConnectionWindow(session);
     });
+    serverHook.getStore()?.(server);
     return server;
   }) as typeof http2.createServer;
   http2.createServer = patched;

@@ -5,7 +5,8 @@
  * batch here first. Per-partition failures are reported per partition; the others still append.
  * acks=0 gets an immediate empty answer (the client is not waiting for one). In a cluster the
  * append goes through the partition's leader role: acks=all answers once the ISR has the batch
- * (bounded by the request's timeout_ms, capped by produce.timeout.ms.limit).
+ * (bounded by the request's timeout_ms, capped by produce.timeout.ms.limit). Every request first gets
+ * room under queued.max.request.bytes (produce-admission.ts), held until its appends finish.
  */
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/broker-config.js';
@@ -24,6 +25,7 @@ import { asFerryError } from './grpc-errors.js';
 import type { BrokerLifecycle } from './lifecycle.js';
 import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
+import { ProduceAdmission } from './produce-admission.js';
 import { unary } from './unary.js';
 
 /** acks=all waits at most this long when the request gives no timeout_ms. */
@@ -31,14 +33,16 @@ const DEFAULT_PRODUCE_TIMEOUT_MS = 30_000;
 
 export function produceService(topics: TopicManager, config: BrokerConfig, lifecycle: BrokerLifecycle, logger: Logger): ProduceServiceHandlers {
   const timeoutCap = config.int('produce.timeout.ms.limit');
+  const admission = new ProduceAdmission(config, logger);
   return {
-    Produce: unary<ProduceRequest__Output, ProduceResponse>(logger, 'Produce', async (req) => {
+    Produce: unary<ProduceRequest__Output, ProduceResponse>(logger, 'Produce', async (req, call) => {
       lifecycle.checkAcceptingRequests();
       const acks = req.acks;
       if (acks !== 0 && acks !== 1 && acks !== -1) {
         throw new FerryError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1 (all), got ${acks}`);
       }
       const timeoutMs = Math.min(req.timeoutMs > 0 ? req.timeoutMs : DEFAULT_PRODUCE_TIMEOUT_MS, timeoutCap);
+      const release = await admission.admit(req, timeoutMs, call.getPeer());
       const pending: Promise<unknown>[] = [];
       const response: ProduceResponse = { topics: [] };
       for (const topicData of req.topics) {
@@ -59,12 +63,13 @@ export function produceService(topics: TopicManager, config: BrokerConfig, lifec
           );
         }
       }
+      const settled = Promise.all(pending).finally(release); // never rejects: each append handles its own error
       if (acks === 0) {
         // Nobody waits for this answer; failures are only logged.
-        void Promise.all(pending);
+        void settled;
         return { topics: [] };
       }
-      await Promise.all(pending);
+      await settled;
       return response;
     }),
   };

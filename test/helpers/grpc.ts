@@ -13,10 +13,14 @@ export interface RawClients {
   close(): void;
 }
 
-export function rawClients(address: string): RawClients {
+/** `ownConnection`: these clients share one connection of their own (grpc-js otherwise shares one per address). */
+export function rawClients(address: string, opts: { ownConnection?: boolean } = {}): RawClients {
   const v1 = loadFerryProto().proto.ferry.v1;
-  const options = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
   const creds = grpc.credentials.createInsecure();
+  const channelOptions = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
+  const options: grpc.ClientOptions = opts.ownConnection
+    ? { channelOverride: new grpc.Channel(address, creds, { ...channelOptions, 'grpc.use_local_subchannel_pool': 1 }) }
+    : channelOptions;
   const clients: Record<string, grpc.Client> = {
     produce: new v1.ProduceService(address, creds, options),
     fetch: new v1.FetchService(address, creds, options),
