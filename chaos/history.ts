@@ -30,6 +30,8 @@ export type HistoryEvent =
   | { t: number; type: 'phase'; name: string }
   /** The final read of one partition: the record id at each offset from logStart to the end. */
   | { t: number; type: 'final'; partition: number; logStart: number; end: number; ids: Array<string | null> }
+  /** Each partition's leader, replicas and ISR as the cluster described them before the final read. */
+  | { t: number; type: 'isr'; partitions: Array<{ partition: number; leader: number; replicas: number[]; isr: number[] }>; full: boolean }
   /** One broker's replica of a partition as its segment files hold it after the run (broker killed). */
   | { t: number; type: 'replica'; node: number; partition: number; start: number; ids: Array<string | null>; stoppedAt: string | null }
   | { t: number; type: 'note'; text: string };

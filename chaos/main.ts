@@ -11,7 +11,7 @@ import { Command, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, summaryLine } from './checker.js';
+import { check, summaryLine, VIOLATION_KINDS } from './checker.js';
 import { readHistory } from './history.js';
 import { buildShim } from './lazyfs.js';
 import { DEFAULT_FAULTS, FAULT_KINDS, type FaultKind } from './nemesis.js';
@@ -59,7 +59,8 @@ async function main(): Promise<void> {
     .option('--session-timeout-ms <ms>', 'broker.session.timeout.ms (pauses last longer)', parseInt10('session-timeout-ms', 100), 1800)
     .option('--results <dir>', 'where run directories go', join(REPO, 'chaos', 'results'))
     .option('--keep-logs', 'keep broker logs of passing runs too (failing runs always keep them)', false)
-    .option('--keep-data', 'keep the data dirs of failing runs', false);
+    .option('--keep-data', 'keep the data dirs of failing runs', false)
+    .option('--tolerate <kinds>', `violation kinds of known bugs that are reported but do not fail a run (${VIOLATION_KINDS.join(', ')})`, '');
   program
     .command('check <history>')
     .description('re-check a history.jsonl')
@@ -67,11 +68,14 @@ async function main(): Promise<void> {
       const r = check(readHistory(file));
       console.log(summaryLine(r));
       for (const v of r.violations) console.log(`  ${v}`);
+      for (const v of r.known) console.log(`  (tolerated) ${v}`);
       process.exitCode = r.ok ? 0 : 1;
     });
   program.action(async (opts: Record<string, unknown>) => {
     const faults = String(opts.faults) === 'none' ? [] : String(opts.faults).split(',').map((s) => s.trim()).filter(Boolean);
     for (const f of faults) if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new Error(`unknown fault kind ${f} (known: ${FAULT_KINDS.join(', ')})`);
+    const tolerate = String(opts.tolerate).split(',').map((s) => s.trim()).filter(Boolean);
+    for (const k of tolerate) if (!(VIOLATION_KINDS as readonly string[]).includes(k)) throw new Error(`unknown violation kind ${k} (known: ${VIOLATION_KINDS.join(', ')})`);
     const brokers = opts.brokers as number;
     if (brokers !== 3 && brokers !== 5) throw new Error('--brokers must be 3 or 5');
     const firstSeed = (opts.seed as number | undefined) ?? Math.floor(Math.random() * 1_000_000);
@@ -105,12 +109,14 @@ async function main(): Promise<void> {
         sendIntervalMs: opts.sendIntervalMs as number,
         keepLogs: opts.keepLogs as boolean,
         keepData: opts.keepData as boolean,
+        tolerate,
         log,
       });
       outcomes.push(out);
       const line = out.result ? summaryLine(out.result) : `seed=${seed} no result`;
       console.log(`[${i + 1}/${runs}] ${line}${out.error ? ' (harness error)' : ''} ${out.durationS}s ${out.dir}`);
       if (out.result && !out.result.ok) for (const v of out.result.violations.slice(0, 10)) console.log(`    ${v}`);
+      if (out.result) for (const v of out.result.known.slice(0, 5)) console.log(`    (tolerated, known bug) ${v}`);
       if (out.error) console.log(`    harness error: ${out.error.split('\n')[0]}`);
       writeFileSync(join(resultsDir, 'summary.md'), `# chaos ${stamp}\n\n\`${command}\` (first seed ${firstSeed}; network ${outcomes[0]?.network}; lazyfs ${shim.why})\n\n${table(outcomes)}\n`);
     }

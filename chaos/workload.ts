@@ -267,6 +267,29 @@ export class Workload {
     await Promise.all(this.members.map((m) => m.close()));
   }
 
+  /**
+   * Waits until every partition's ISR holds all its replicas (followers caught up, divergent tails
+   * truncated), up to `timeoutMs`; records the last view either way. True if it got there.
+   */
+  async waitIsrFull(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Array<{ partition: number; leader: number; replicas: number[]; isr: number[] }> = [];
+    for (;;) {
+      try {
+        const [d] = await this.admin.admin().describeTopics([this.o.topic]);
+        last = (d?.partitions ?? []).map((p) => ({ partition: p.partition, leader: p.leaderId, replicas: [...p.replicas], isr: [...p.isr] }));
+      } catch {
+        /* retry */
+      }
+      const full = last.length === this.o.partitions && last.every((p) => p.leader >= 0 && p.replicas.every((r) => p.isr.includes(r)));
+      if (full || Date.now() > deadline) {
+        this.h.add({ type: 'isr', partitions: last, full });
+        return full;
+      }
+      await sleep(500);
+    }
+  }
+
   /** Reads every partition from its log start to its high watermark into the history. */
   async finalRead(timeoutMs: number): Promise<void> {
     const admin = this.admin.admin();

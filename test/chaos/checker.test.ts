@@ -103,6 +103,21 @@ describe('chaos checker', () => {
     expect(bad.ok).toBe(false);
     expect(bad.replicaDivergent).toBe(1);
     expect(bad.violations[0]).toMatch(/^replica: node 3/);
+    // Out of the final ISR, the same divergence is a follower still truncating: counted only.
+    const isr: HistoryEvent = { t: 25, type: 'isr', partitions: [{ partition: 0, leader: 1, replicas: [1, 2, 3], isr: [1, 2] }], full: false };
+    const unconverged = check([...base(), final(['p1-1', 'p1-2']), isr, replica(3, 0, ['p1-1', 'x-1'])]);
+    expect(unconverged.ok).toBe(true);
+    expect(unconverged).toMatchObject({ replicaDivergent: 0, unconvergedOffsets: 1, outOfIsr: 1 });
+  });
+
+  it('lists violations of tolerated kinds (known bugs) without failing the run', () => {
+    const h = [...base(), { t: 13, type: 'committed', invokedT: 12, offsets: [[0, 1]] } as HistoryEvent, final(['p1-1', 'p1-2'])];
+    const strict = check(h);
+    expect(strict.ok).toBe(false);
+    const tolerant = check(h, { tolerate: ['group-backwards', 'group-lost-commit'] });
+    expect(tolerant.ok).toBe(true);
+    expect(tolerant.known.length).toBe(2);
+    expect(tolerant.groupViolations).toBe(2);
   });
 
   it('reports a history without a final read as incomplete', () => {
