@@ -42,14 +42,24 @@ export class Nemesis {
   private faultId = 0;
   private wakeSleep: (() => void) | null = null;
   readonly counts: Record<string, number> = {};
+  /** Kinds, timings, partition shapes: fixed by the seed. */
+  private readonly rng: Rng;
+  /** Victims: fixed by the seed too, unless the leader-targeting half reads the cluster's leaders. */
+  private readonly victims: Rng;
+  /** lazyfs cut points. */
+  private readonly cuts: Rng;
 
   constructor(
     private readonly brokers: ChaosBroker[],
     private readonly net: Network,
-    private readonly rng: Rng,
+    rng: Rng,
     private readonly h: HistoryWriter,
     private readonly o: NemesisOptions,
-  ) {}
+  ) {
+    this.rng = rng.fork(1);
+    this.victims = rng.fork(2);
+    this.cuts = rng.fork(3);
+  }
 
   start(): void {
     this.loop = this.run().catch((err) => {
@@ -75,12 +85,12 @@ export class Nemesis {
 
   private async victim(): Promise<number> {
     const n = this.brokers.length;
-    if (this.rng.next() < 0.5) {
+    if (this.victims.next() < 0.5) {
       const leaders = await this.o.leaders().catch(() => [] as number[]);
       const alive = leaders.filter((id) => this.brokers[id - 1]?.state === 'running');
-      if (alive.length > 0) return this.rng.pick(alive);
+      if (alive.length > 0) return this.victims.pick(alive);
     }
-    return this.rng.int(1, n);
+    return this.victims.int(1, n);
   }
 
   private async run(): Promise<void> {
@@ -107,7 +117,7 @@ export class Nemesis {
         this.h.add({ type: 'broker', node: v, event: 'killed' });
         let detail = '';
         if (kind === 'lazyfs') {
-          const r = b.loseUnsynced(this.o.lazyfsModel, this.rng, this.o.flushMode === 'always');
+          const r = b.loseUnsynced(this.o.lazyfsModel, this.cuts, this.o.flushMode === 'always');
           detail = `lost ${r.bytesLost} un-fsynced bytes in ${r.files} files`;
           this.h.add({ type: 'broker', node: v, event: 'lazyfs', detail: `${detail}${r.detail.length ? ': ' + r.detail.slice(0, 12).join('; ') : ''}` });
         }
@@ -122,7 +132,7 @@ export class Nemesis {
         const lost: string[] = [];
         for (const b of this.brokers) {
           this.h.add({ type: 'broker', node: b.node, event: 'killed' });
-          const r = b.loseUnsynced(this.o.lazyfsModel, this.rng, this.o.flushMode === 'always');
+          const r = b.loseUnsynced(this.o.lazyfsModel, this.cuts, this.o.flushMode === 'always');
           lost.push(`node ${b.node}: ${r.bytesLost} B in ${r.files} files`);
           this.h.add({ type: 'broker', node: b.node, event: 'lazyfs', detail: `lost ${r.bytesLost} un-fsynced bytes in ${r.files} files${r.detail.length ? ': ' + r.detail.slice(0, 12).join('; ') : ''}` });
         }
