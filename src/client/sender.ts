@@ -25,7 +25,7 @@
  * No per-record timers: one timer, armed for the earliest linger or backoff deadline.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
-import type { PartitionProduceData } from '../generated/ferry/v1/PartitionProduceData.js';
+import { RECORD_BATCH_PARTS, type PartitionProduceParts } from '../protocol/produce-request-encoder.js';
 import type { ProduceResponse__Output } from '../generated/ferry/v1/ProduceResponse.js';
 import type { TopicProduceData } from '../generated/ferry/v1/TopicProduceData.js';
 import { unary } from './connection-pool.js';
@@ -166,12 +166,12 @@ export class Sender {
   }
 
   private sendRequest(address: string, entries: InFlightEntry[]): void {
-    const topics = new Map<string, PartitionProduceData[]>();
+    const topics = new Map<string, PartitionProduceParts[]>();
     for (const { q, batches } of entries) {
       let parts = topics.get(q.topic);
       if (!parts) topics.set(q.topic, (parts = []));
-      const recordBatch = batches.length === 1 ? batches[0]!.bytes! : Buffer.concat(batches.map((b) => b.bytes!));
-      parts.push({ partition: q.partition, recordBatch });
+      // The batches are copied once, straight into the request (produce-request-encoder.ts).
+      parts.push({ partition: q.partition, [RECORD_BATCH_PARTS]: batches.map((b) => b.bytes!) });
     }
     const topicData: TopicProduceData[] = [];
     for (const [topic, partitions] of topics) topicData.push({ topic, partitions });

@@ -18,6 +18,7 @@
  */
 import type { FetchPartitionResult } from '../generated/ferry/v1/FetchPartitionResult.js';
 import type { FetchResponse } from '../generated/ferry/v1/FetchResponse.js';
+import { fieldSize, lengthDelimitedSize, writeIntField, writeVarint } from './proto-wire.js';
 
 /** On a FetchPartitionResult: free bytes in front of its `recordBatches`, in the same buffer. */
 export const READ_HEADROOM: unique symbol = Symbol.for('ferry.v1.FetchPartitionResult.readHeadroom');
@@ -59,49 +60,9 @@ const TAG_LOG_START_OFFSET = 0x20; // = 4
 const TAG_LOG_END_OFFSET = 0x28; // = 5
 const TAG_RECORD_BATCHES = 0x32; // = 6, length-delimited
 
-/** Bytes of a varint of an int32/int64 JS number (negative: 10, two's complement as protobuf). */
-function varintSize(n: number): number {
-  if (n < 0) return 10;
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  if (n < 0) {
-    let v = BigInt.asUintN(64, BigInt(n));
-    for (let i = 0; i < 9; i++) {
-      buf[pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    buf[pos++] = Number(v);
-    return pos;
-  }
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
 /** A JS-number integer field (or unset); Long / string forms are left to protobufjs. */
 function isInt(v: unknown): boolean {
   return v === undefined || v === null || Number.isSafeInteger(v);
-}
-
-/** Size of a varint field (tag + value), 0 for the proto3 default 0. */
-function intFieldSize(n: number | undefined): number {
-  return n ? 1 + varintSize(n) : 0;
-}
-
-function writeIntField(buf: Buffer, pos: number, tag: number, n: number | undefined): number {
-  if (!n) return pos;
-  buf[pos++] = tag;
-  return writeVarint(buf, pos, n);
 }
 
 interface PartitionLayout {
@@ -135,7 +96,7 @@ export function encodeFetchResponse(response: FetchResponse): Buffer | null {
   for (const t of response.topics ?? []) {
     const name = t.topic ?? '';
     const nameBytes = Buffer.byteLength(name);
-    let length = nameBytes > 0 ? 1 + varintSize(nameBytes) + nameBytes : 0;
+    let length = nameBytes > 0 ? lengthDelimitedSize(nameBytes) : 0;
     const partitions: PartitionLayout[] = [];
     for (const p of t.partitions ?? []) {
       if (p.error || (p.records && p.records.length > 0) || typeof p.recordBatches === 'string') return null;
@@ -151,19 +112,15 @@ export function encodeFetchResponse(response: FetchResponse): Buffer | null {
         length: 0,
       };
       l.length =
-        intFieldSize(l.partition) +
-        intFieldSize(l.highWatermark) +
-        intFieldSize(l.logStartOffset) +
-        intFieldSize(l.logEndOffset) +
-        (data ? 1 + varintSize(data.length) + data.length : 0);
+        fieldSize(l.partition) + fieldSize(l.highWatermark) + fieldSize(l.logStartOffset) + fieldSize(l.logEndOffset) + (data ? lengthDelimitedSize(data.length) : 0);
       if (data) dataPartitions++;
       partitions.push(l);
       last = l;
       lastHeadroom = (p as Marked)[READ_HEADROOM] ?? 0;
-      length += 1 + varintSize(l.length) + l.length;
+      length += lengthDelimitedSize(l.length);
     }
     topics.push({ name, nameBytes, partitions, length });
-    total += 1 + varintSize(length) + length;
+    total += lengthDelimitedSize(length);
   }
 
   // The records end the message and the headers fit in front of them: write there, copy nothing.

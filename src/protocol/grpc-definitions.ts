@@ -10,11 +10,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as AdminProto } from '../generated/admin.js';
 import type { FetchResponse } from '../generated/ferry/v1/FetchResponse.js';
+import type { ProduceRequest } from '../generated/ferry/v1/ProduceRequest.js';
 import type { ProtoGrpcType as FetchProto } from '../generated/fetch.js';
 import type { ProtoGrpcType as GroupProto } from '../generated/group.js';
 import type { ProtoGrpcType as MetadataProto } from '../generated/metadata.js';
 import type { ProtoGrpcType as ProduceProto } from '../generated/produce.js';
 import { afterSerializeHooks, encodeFetchResponse } from './fetch-response-encoder.js';
+import { encodeProduceRequest, withConcatenatedParts } from './produce-request-encoder.js';
 
 export const PROTO_FILES = [
   'ferry/v1/common.proto',
@@ -57,6 +59,7 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
     const root = protoRoot();
     const packageDefinition = protoLoader.loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [root] });
     shipPreEncodedFetchResponses(packageDefinition);
+    encodeProduceRequestsByHand(packageDefinition);
     const proto = grpc.loadPackageDefinition(packageDefinition) as unknown as FerryProto;
     cached = { packageDefinition, proto };
   }
@@ -83,4 +86,15 @@ function shipPreEncodedFetchResponses(packageDefinition: protoLoader.PackageDefi
       return bytes;
     };
   }
+}
+
+/**
+ * The SDK's Produce requests go out through encodeProduceRequest (produce-request-encoder.ts: each
+ * batch copied once, straight into the message), falling back to protobufjs. Only the request
+ * serializer changes (the SDK's side); the broker's deserializer is untouched.
+ */
+function encodeProduceRequestsByHand(packageDefinition: protoLoader.PackageDefinition): void {
+  const def = (packageDefinition['ferry.v1.ProduceService'] as protoLoader.ServiceDefinition).Produce!;
+  const serialize = def.requestSerialize;
+  def.requestSerialize = (value: ProduceRequest): Buffer => encodeProduceRequest(value) ?? serialize(withConcatenatedParts(value));
 }

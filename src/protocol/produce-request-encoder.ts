@@ -1,0 +1,115 @@
+/**
+ * Hand-written wire encoding of the SDK's ProduceRequest: the producer's request serializer
+ * (grpc-definitions.ts).
+ *
+ * A request carries many batches of each partition (with 1 KiB values, ~64 batches of 16 KiB per
+ * 1 MiB request). The sender used to Buffer.concat them into `record_batch`, protobufjs then copied
+ * that into its message buffer, and grpc-js copied the message into its frame: three copies and
+ * three allocations of every byte. Here a partition may instead list its batches in
+ * RECORD_BATCH_PARTS, and each is copied once, straight into the message; grpc-js's framing copy
+ * is the only other one.
+ *
+ * The bytes are standard proto3 for ferry.v1.ProduceRequest (fields in field-number order, zero
+ * values omitted), decoded by the broker's protobufjs; test/unit/protocol/produce-request-encoder.test.ts
+ * checks them against protobufjs. A request using the simple path (`records`) is left to protobufjs
+ * (encodeProduceRequest returns null).
+ */
+import type { PartitionProduceData } from '../generated/ferry/v1/PartitionProduceData.js';
+import type { ProduceRequest } from '../generated/ferry/v1/ProduceRequest.js';
+import { fieldSize, lengthDelimitedSize, writeIntField, writeVarint } from './proto-wire.js';
+
+/** On a PartitionProduceData: its record_batch as consecutive parts (whole batches), not yet concatenated. */
+export const RECORD_BATCH_PARTS: unique symbol = Symbol.for('ferry.v1.PartitionProduceData.recordBatchParts');
+
+export type PartitionProduceParts = PartitionProduceData & { [RECORD_BATCH_PARTS]?: readonly Buffer[] };
+
+const TAG_ACKS = 0x08; // ProduceRequest.acks = 1, varint
+const TAG_TIMEOUT_MS = 0x10; // = 2
+const TAG_TOPICS = 0x1a; // = 3, length-delimited
+const TAG_TOPIC = 0x0a; // TopicProduceData.topic = 1
+const TAG_PARTITIONS = 0x12; // TopicProduceData.partitions = 2
+const TAG_PARTITION = 0x08; // PartitionProduceData.partition = 1, varint
+const TAG_RECORD_BATCH = 0x12; // PartitionProduceData.record_batch = 2, length-delimited
+
+/** The record_batch parts of a partition (empty for none), or null for a form left to protobufjs. */
+function partsOf(p: PartitionProduceParts): readonly Buffer[] | null {
+  const parts = p[RECORD_BATCH_PARTS];
+  if (parts) return parts;
+  const b = p.recordBatch;
+  if (b === undefined || b === null) return [];
+  if (typeof b === 'string') return null;
+  return b.length === 0 ? [] : [Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)];
+}
+
+interface PartitionLayout {
+  partition: number;
+  parts: readonly Buffer[];
+  dataBytes: number;
+  length: number;
+}
+
+/** The wire bytes of `request`, or null when it uses `records` or a form only protobufjs handles. */
+export function encodeProduceRequest(request: ProduceRequest): Buffer | null {
+  const acks = request.acks ?? 0;
+  const timeoutMs = request.timeoutMs ?? 0;
+  if (!Number.isInteger(acks) || !Number.isInteger(timeoutMs)) return null;
+  const topics: Array<{ name: string; nameBytes: number; partitions: PartitionLayout[]; length: number }> = [];
+  let total = fieldSize(acks) + fieldSize(timeoutMs);
+  for (const t of request.topics ?? []) {
+    const name = t.topic ?? '';
+    const nameBytes = Buffer.byteLength(name);
+    let length = nameBytes > 0 ? lengthDelimitedSize(nameBytes) : 0;
+    const partitions: PartitionLayout[] = [];
+    for (const p of t.partitions ?? []) {
+      if (p.records && p.records.length > 0) return null;
+      const parts = partsOf(p);
+      const partition = p.partition ?? 0;
+      if (parts === null || !Number.isInteger(partition)) return null;
+      let dataBytes = 0;
+      for (const part of parts) dataBytes += part.length;
+      const l: PartitionLayout = { partition, parts, dataBytes, length: fieldSize(partition) + (dataBytes > 0 ? lengthDelimitedSize(dataBytes) : 0) };
+      partitions.push(l);
+      length += lengthDelimitedSize(l.length);
+    }
+    topics.push({ name, nameBytes, partitions, length });
+    total += lengthDelimitedSize(length);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let pos = writeIntField(out, 0, TAG_ACKS, acks);
+  pos = writeIntField(out, pos, TAG_TIMEOUT_MS, timeoutMs);
+  for (const t of topics) {
+    out[pos++] = TAG_TOPICS;
+    pos = writeVarint(out, pos, t.length);
+    if (t.nameBytes > 0) {
+      out[pos++] = TAG_TOPIC;
+      pos = writeVarint(out, pos, t.nameBytes);
+      pos += out.write(t.name, pos, 'utf8');
+    }
+    for (const p of t.partitions) {
+      out[pos++] = TAG_PARTITIONS;
+      pos = writeVarint(out, pos, p.length);
+      pos = writeIntField(out, pos, TAG_PARTITION, p.partition);
+      if (p.dataBytes > 0) {
+        out[pos++] = TAG_RECORD_BATCH;
+        pos = writeVarint(out, pos, p.dataBytes);
+        for (const part of p.parts) pos += part.copy(out, pos);
+      }
+    }
+  }
+  if (pos !== total) throw new Error(`ProduceRequest encoding wrote ${pos} of ${total} bytes`);
+  return out;
+}
+
+/** `request` with every RECORD_BATCH_PARTS concatenated into `recordBatch` (for protobufjs). */
+export function withConcatenatedParts(request: ProduceRequest): ProduceRequest {
+  return {
+    ...request,
+    topics: (request.topics ?? []).map((t) => ({
+      ...t,
+      partitions: (t.partitions ?? []).map((p: PartitionProduceParts) => {
+        const parts = p[RECORD_BATCH_PARTS];
+        return parts ? { ...p, recordBatch: Buffer.concat(parts) } : p;
+      }),
+    })),
+  };
+}
