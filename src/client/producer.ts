@@ -63,7 +63,12 @@ export class Producer {
     const o = this.options;
     this.partitioner = createPartitioner(o.partitioner);
     this.acc = new RecordAccumulator(
-      { batchSizeBytes: o.batchSize, lingerMs: o.lingerMs, batchOptions: { compression: o.compression } },
+      {
+        batchSizeBytes: o.batchSize,
+        lingerMs: o.lingerMs,
+        batchOptions: { compression: o.compression },
+        recycledBuffersMax: Math.max(16, Math.floor(o.maxRequestSize / o.batchSize)),
+      },
       this.partitioner,
     );
     this.sender = new Sender(ctx, this.acc, o, () => this.onProgress());

@@ -206,6 +206,7 @@ export class Sender {
       const { q, batches } = entry;
       if (acks0 && requestError === null) {
         this.acc.release(q, batches);
+        this.acc.recycle(batches); // answered: the request is long sent
         continue;
       }
       let err = requestError;
@@ -221,6 +222,7 @@ export class Sender {
               offset += b.recordCount;
             }
             this.acc.release(q, batches);
+            this.acc.recycle(batches);
             continue;
           }
         }

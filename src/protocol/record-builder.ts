@@ -55,9 +55,18 @@ export class RecordBatchBuilder {
   private maxTimestamp = -1;
   private readonly options: BatchOptions;
 
-  constructor(capacityBytes: number, options: BatchOptions = {}) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacityBytes, BATCH_HEADER_BYTES + 64));
+  /**
+   * @param buffer  where to build (its length is the capacity), e.g. one recycled by the producer;
+   *                default a new buffer of `capacityBytes`.
+   */
+  constructor(capacityBytes: number, options: BatchOptions = {}, buffer?: Buffer) {
+    this.buf = buffer && buffer.length >= BATCH_HEADER_BYTES + 64 ? buffer : Buffer.allocUnsafe(Math.max(capacityBytes, BATCH_HEADER_BYTES + 64));
     this.options = options;
+  }
+
+  /** The buffer written into (a larger one after a first record grew it). */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   get recordCount(): number {

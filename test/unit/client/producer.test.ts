@@ -109,6 +109,28 @@ describe('Producer against a fake broker', () => {
     expect(broker.produceRequests.length).toBe(1);
   });
 
+  it('reuses the buffers of acknowledged batches only, and every record arrives intact', async () => {
+    let failPartition1 = true;
+    const { broker, ferry } = await setup({
+      topics: { t: 2 },
+      onProducePartition: (_t, p) => (p === 1 && failPartition1 ? { code: 'MESSAGE_TOO_LARGE', message: 'refused' } : undefined),
+    });
+    const producer = ferry.producer({ batchSize: 1024, lingerMs: 0 });
+    const spare = () => (producer as unknown as { acc: { spareBuffers: number } }).acc.spareBuffers;
+    await expect(producer.send({ topic: 't', partition: 1, value: 'x'.repeat(300) })).rejects.toMatchObject({ code: ErrorCode.MESSAGE_TOO_LARGE });
+    expect(spare()).toBe(0); // a failed batch's buffer is not reused
+    failPartition1 = false;
+    // Many rounds of batches of 1 KiB: later rounds are built in the buffers of earlier ones.
+    for (let round = 0; round < 5; round++) {
+      const values = Array.from({ length: 20 }, (_, i) => `r${round}-${i}-`.padEnd(300, String.fromCharCode(97 + round)));
+      const metas = await producer.sendBatch('t', values.map((value) => ({ value, partition: round % 2 })));
+      const stored = broker.records('t', round % 2);
+      metas.forEach((m, i) => expect(stored.find((r) => r.offset === m.offset)?.value?.toString()).toBe(values[i]));
+      expect(spare()).toBeGreaterThan(0);
+    }
+    await producer.close();
+  });
+
   it('gives up after `retries` retries', async () => {
     const { broker, ferry } = await setup({
       topics: { t: 1 },

@@ -92,4 +92,31 @@ describe('RecordAccumulator', () => {
     acc.release(q, b);
     expect(acc.bufferedBytes).toBe(0);
   });
+
+  it('builds new batches in the buffers of acknowledged ones, up to its limit', () => {
+    const partitioner = new DefaultPartitioner(() => 0);
+    const acc = new RecordAccumulator({ batchSizeBytes: 1024, lingerMs: 0, batchOptions: {}, recycledBuffersMax: 2 }, partitioner);
+    for (let i = 0; i < 3; i++) acc.append('t', i, 3, { key: null, value, timestamp: 1 }, sink, i, 1);
+    const drained = [0, 1, 2].map((p) => acc.drain(acc.queue('t', p), 1 << 20)[0]!);
+    const used = drained.map((b) => b.buffer);
+    for (const b of drained) acc.release(acc.queue('t', b.partition), [b]);
+    acc.recycle(drained);
+    expect(acc.spareBuffers).toBe(2); // the limit
+    acc.append('t', 0, 3, { key: null, value: 'second', timestamp: 2 }, sink, 0, 2);
+    const next = acc.drain(acc.queue('t', 0), 1 << 20)[0]!;
+    expect(used).toContain(next.buffer);
+    expect(acc.spareBuffers).toBe(1);
+    // The recycled buffer holds the new batch only: it decodes to the new record.
+    expect(decodeBatch(next.bytes!).records.map((r) => r.value!.toString())).toEqual(['second']);
+  });
+
+  it('never recycles a buffer grown past batchSize', () => {
+    const acc = make(128, 0);
+    acc.append('t', 0, 1, { key: null, value: 'y'.repeat(500), timestamp: 1 }, sink, 0, 1);
+    const q = acc.queue('t', 0);
+    const b = acc.drain(q, 1 << 20);
+    acc.release(q, b);
+    acc.recycle(b);
+    expect(acc.spareBuffers).toBe(0);
+  });
 });
