@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { batchBaseOffset, batchLastOffset, batchPartitionLeaderEpoch, iterateBatches, readBatchHeader, stampBatch } from '../../../src/protocol/record-batch.js';
@@ -47,6 +47,32 @@ describe('PartitionLog', () => {
       expect(into.records.buffer).toBe(whole.buffer);
       expect(into.records.byteOffset - whole.byteOffset).toBe(64);
       expect(whole.subarray(0, 64).every((b) => b === 0xaa)).toBe(true);
+    }
+    await log.close();
+  });
+
+  it('reads the active segment\'s hot tail at once and older bytes through the pool, both exact', async () => {
+    const log = await openLog(tempDir(), { segmentBytes: 8 * 1024 * 1024 });
+    const written: Buffer[] = [];
+    for (let i = 0; i < 400; i++) {
+      const b = batch(4, { valueBytes: 1000, tag: String.fromCharCode(97 + (i % 26)) });
+      await append(log, b);
+      written.push(b);
+    }
+    const poolReads = vi.spyOn(fs, 'read');
+    try {
+      // The last batch: inside the hot tail, no pool read.
+      const tail = await log.read(399 * 4, 1 << 20);
+      expect(ranges(tail.records)).toEqual([[1596, 1599]]);
+      expect(decodeBatch(tail.records, 0).records.map((r) => r.value!.toString())).toEqual(decodeBatch(written[399]!, 0).records.map((r) => r.value!.toString()));
+      expect(poolReads).not.toHaveBeenCalled();
+      // The first batch (1.6 MB before the end): through the pool.
+      const head = await log.read(0, 4000);
+      expect(ranges(head.records)).toEqual([[0, 3]]);
+      expect(decodeBatch(head.records, 0).records.map((r) => r.value!.toString())).toEqual(decodeBatch(written[0]!, 0).records.map((r) => r.value!.toString()));
+      expect(poolReads).toHaveBeenCalled();
+    } finally {
+      poolReads.mockRestore();
     }
     await log.close();
   });
