@@ -3,7 +3,7 @@
  * dist/cmd/ferry.js broker` on 127.0.0.1:<free port> with a temp data dir and `--flush-mode always`
  * (fsync before the ack, group commit) or `os` (written to the OS, never fsynced by the broker).
  * One target is one topic with `--partitions` partitions; producers use `sendBatch()` per chunk
- * (`send()` per value with lingerMs 0 when paced, see openProducer) with acks=all (the same as acks=1 on one node, and what the cluster runs will use), the consumer
+ * (`send()` per value when paced, see openProducer) with acks=all (the same as acks=1 on one node, and what the cluster runs will use), the consumer
  * assigns every partition from the earliest offset and reads batch by batch (`eachBatch`), with the
  * fetch sizes the Ferry bench measured fastest (bench/topic-reader.ts).
  *
@@ -67,12 +67,12 @@ export const ferry: PeerSystem = {
 
   async openProducer(config: ClientConfig, opts): Promise<PeerProducer> {
     const f = client(config.endpoint, `producer-${process.pid}`);
-    // Paced (e2e): lingerMs 0, the latency-oriented application setting. The values due each tick
-    // leave at once, as the peers' clients send them (a Redis pipeline, JetStream publishes,
-    // RabbitMQ publishes); while a request is in flight the next ones still batch up behind it. The
-    // SDK default (5 ms, Kafka's) holds a batch up to 5 ms first: fewer, larger requests (at 10k
-    // msgs/s ~40% less CPU), +2.5 ms on average. docs/BENCHMARKS.md, "Closing the peer gaps".
-    const producer = f.producer({ acks: -1, ...(opts.paced ? { lingerMs: 0 } : {}) });
+    // Paced (e2e): lingerMs is an application setting (--ferry-e2e-linger-ms; default the SDK's
+    // 5 ms, Kafka's). 0 sends the values due each tick at once, as the peers' clients do (while a
+    // request is in flight the next ones still batch up behind it): a lower median, but at 10k
+    // msgs/s ~60% more CPU and no better p99 (docs/BENCHMARKS.md, "Closing the peer gaps").
+    const linger = opts.paced && config.ferryE2eLingerMs !== undefined ? { lingerMs: config.ferryE2eLingerMs } : {};
+    const producer = f.producer({ acks: -1, ...linger });
     return {
       async sendChunk(target, values) {
         // As bench/produce-worker.ts: sendBatch() for throughput, send() per value when paced (the

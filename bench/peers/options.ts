@@ -32,6 +32,8 @@ export interface PeerOptions {
   chunk: number;
   quick: boolean;
   redisRelaxed: 'no' | 'everysec';
+  /** e2e: lingerMs of Ferry's paced producers; absent = the SDK default (5 ms). */
+  ferryE2eLingerMs?: number;
   /** Directory for V8 CPU profiles of the Ferry broker and Ferry client workers. */
   profileFerry?: string;
   install: boolean;
@@ -51,6 +53,12 @@ function parseCount(value: string): number {
 function parseNonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${value}"`);
+  return n;
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer >= 0, got "${value}"`);
   return n;
 }
 
@@ -84,6 +92,7 @@ export function parsePeerArgs(argv: string[], defaultOut: string): PeerOptions {
     .option('--chunk <n>', 'values per producer call', parseCount, 500)
     .option('--quick', `smoke run: --count ${QUICK.count}, --e2e-seconds ${QUICK.e2eSeconds}, --e2e-warmup-seconds 0, --runs 1; report to the results folder, not bench/RESULTS.md`, false)
     .addOption(new Option('--redis-relaxed <fsync>', 'Redis appendfsync in os mode').choices(['no', 'everysec']).default('no'))
+    .option('--ferry-e2e-linger-ms <ms>', "e2e: lingerMs of Ferry's paced producers (an application setting; default: the SDK's 5 ms)", parseNonNegativeInt)
     .option('--profile-ferry <dir>', 'write V8 CPU profiles of the Ferry broker and Ferry client workers here')
     .option('--no-install', 'do not apt-get install missing peers (fail instead)')
     .option('--no-report', 'write the results JSON only (no RESULTS.md / charts)')

@@ -47,6 +47,8 @@ export interface ClientConfig {
   mode: DurabilityMode;
   /** Ferry partitions per topic, or how many targets the other systems use. */
   partitions: number;
+  /** Ferry only: lingerMs of paced (e2e) producers; absent = the SDK default. */
+  ferryE2eLingerMs?: number;
 }
 
 export interface PeerAdmin {
