@@ -25,7 +25,7 @@ import type { ReadBuffers } from '../storage/log-reader.js';
 export const FETCH_RESPONSE_HEADROOM = 512;
 
 export const POOLED_MIN_BYTES = 256 * 1024;
-export const POOLED_MAX_BYTES = 64 * 1024 * 1024;
+export const POOLED_MAX_BYTES = 32 * 1024 * 1024;
 export const POOL_MAX_BUFFERS = 4;
 export const POOL_IDLE_MS = 10_000;
 /** Pooled buffers are sized in these steps, so a slightly larger read can reuse one. */
