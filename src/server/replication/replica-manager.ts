@@ -155,7 +155,7 @@ export class ReplicaManager {
   async appendAsLeader(topic: string, partition: number, bytes: Buffer, validated: ValidatedBatches, acks: Acks, timeoutMs: number): Promise<AppendResult> {
     const leader = this.leaderOf(topic, partition);
     const replica = this.replica(topic, partition)!;
-    const refused = leader.appendCheck(acks);
+    const refused = leader.appendCheck(acks) ?? this.imageIsrCheck(topic, partition, acks, leader);
     if (refused) throw this.leaderError(refused, replica, leader);
     const appended = await replica.log.appendAsLeader(bytes, validated, leader.leaderEpoch);
     if (replica.leader !== leader || !leader.isLeading) {
@@ -170,6 +170,18 @@ export class ReplicaManager {
     const error = await settled;
     if (error) throw this.leaderError(error, replica, leader);
     return appended;
+  }
+
+  /**
+   * The newest image may already show an ISR shrink the leader core has not applied yet (images are
+   * applied on a queue): refuse acks=all on that too, so a client that saw the shrunk ISR in
+   * metadata gets NOT_ENOUGH_REPLICAS rather than an append it cannot get acknowledged.
+   */
+  private imageIsrCheck(topic: string, partition: number, acks: Acks, leader: LeaderPartition): ErrorCode | null {
+    if (acks !== ACKS_ALL) return null;
+    const reg = this.latest.partition(topic, partition);
+    if (!reg || reg.leaderEpoch !== leader.leaderEpoch) return null;
+    return reg.isr.length < this.options.minInsyncFor(topic, reg.replicas.length) ? ErrorCode.NOT_ENOUGH_REPLICAS : null;
   }
 
   /** Stops fetching and leading (acks=all waiters fail); logs are closed by the log manager. */
