@@ -70,7 +70,7 @@ export const ferry: PeerSystem = {
     // Paced (e2e): lingerMs is an application setting (--ferry-e2e-linger-ms; default the SDK's
     // 5 ms, Kafka's). 0 sends the values due each tick at once, as the peers' clients do (while a
     // request is in flight the next ones still batch up behind it): a lower median, but at 10k
-    // msgs/s ~60% more CPU and no better p99 (docs/BENCHMARKS.md, "Closing the peer gaps").
+    // msgs/s 50–80% more CPU and no better p99 (docs/BENCHMARKS.md, "Closing the peer gaps").
     const linger = opts.paced && config.ferryE2eLingerMs !== undefined ? { lingerMs: config.ferryE2eLingerMs } : {};
     const producer = f.producer({ acks: -1, ...linger });
     return {
