@@ -37,7 +37,7 @@ export function timelineSvg(events: readonly HistoryEvent[], result: CheckResult
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${left}" y="16" font-size="13" font-weight="bold">${esc(title)}</text>`);
-  out.push(`<text x="${left}" y="30" fill="${result.ok ? '#2ca02c' : '#d62728'}">${esc(`${result.ok ? 'OK' : 'FAIL'} — acked ${result.acked}/${result.ops}, failed ${result.failed}, lost ${result.lost}, duplicated ${result.duplicated}, reordered ${result.reordered}, unavailable ${result.unavailableSeconds}s`)}</text>`);
+  out.push(`<text x="${left}" y="30" fill="${result.ok ? '#2ca02c' : '#d62728'}">${esc(`${result.ok ? 'OK' : `FAIL (${[...new Set(result.violations.map((v) => v.split(':')[0]))].join(', ')})`} — acked ${result.acked}/${result.ops}, failed ${result.failed}, lost ${result.lost}, duplicated ${result.duplicated}, reordered ${result.reordered}, unavailable ${result.unavailableSeconds}s`)}</text>`);
 
   // Fault lanes.
   for (let n = 1; n <= nodes; n++) {
