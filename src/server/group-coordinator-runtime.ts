@@ -54,6 +54,8 @@ import type { BrokerIdentity } from './metadata-service.js';
 import type { LeadershipListener } from './replication/replica-manager.js';
 import type { TopicManager } from './topic-manager.js';
 
+/** A read waits for at most this many rounds of in-flight appends to settle (a busy group cannot starve it). */
+const READ_SETTLE_ROUNDS_MAX = 20;
 /** How often sessions, revocation deadlines and offset retention are checked, ms. */
 export const TICK_INTERVAL_MS = 250;
 /** Bytes read per step while replaying a partition. */
@@ -346,9 +348,17 @@ export class GroupCoordinatorRuntime {
   /** A read on the group's shard, answered once everything it may reflect is durable. */
   async read<T>(groupId: string, reader: (shard: GroupCoordinatorShard) => T): Promise<T> {
     const slot = this.slotFor(groupId);
-    const value = reader(this.readyShard(slot));
-    await slot.tail;
-    return value;
+    this.readyShard(slot); // fail fast when not loaded / not the coordinator
+    // Read only once no append is in flight: the shard applies records before they are durable, and
+    // a read taken then could return a commit whose append later fails (the chaos checker saw a
+    // committed offset move backwards that way). A failed append reloads the shard, so readyShard
+    // then answers COORDINATOR_LOAD_IN_PROGRESS instead of state the log does not hold.
+    for (let i = 0; i < READ_SETTLE_ROUNDS_MAX; i++) {
+      const tail = slot.tail;
+      await tail;
+      if (slot.tail === tail) break;
+    }
+    return reader(this.readyShard(slot));
   }
 
   /**
