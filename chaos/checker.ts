@@ -118,8 +118,18 @@ export function check(events: readonly HistoryEvent[], opts: CheckOptions = {}):
   // Acknowledged records.
   let lost = 0;
   let misplaced = 0;
+  // Without a final read (the cluster never came back), the replicas' files still tell whether an
+  // acknowledged record survives anywhere.
+  const replicaEvents = of('replica');
+  const onSomeReplica = (p: number, o: number, id: string) => replicaEvents.some((r) => r.partition === p && r.ids[o - r.start] === id);
   for (const a of acks) {
-    if (!final.has(a.partition)) continue; // reported as incomplete
+    if (!final.has(a.partition)) {
+      if (replicaEvents.length > 0 && !onSomeReplica(a.partition, a.offset, a.id)) {
+        lost++;
+        report('lost', `${a.id} acked at ${a.partition}@${a.offset} (t=${a.t} ms) is on no replica (no final read: the partition had no leader)`);
+      }
+      continue; // otherwise reported as incomplete
+    }
     const at = idAt(a.partition, a.offset);
     if (at === a.id) continue;
     const w = where.get(a.id);

@@ -120,6 +120,15 @@ describe('chaos checker', () => {
     expect(tolerant.groupViolations).toBe(2);
   });
 
+  it('without a final read, counts acknowledged records that no replica holds as lost', () => {
+    const replica = (node: number, ids: Array<string | null>): HistoryEvent => ({ t: 30, type: 'replica', node, partition: 0, start: 0, ids, stoppedAt: null });
+    const r = check([...base(), replica(1, ['p1-1']), replica(2, ['p1-1', 'p1-2'])]);
+    expect(r.lost).toBe(0);
+    const gone = check([...base(), replica(1, ['p1-1']), replica(2, ['p1-1'])]);
+    expect(gone.lost).toBe(1);
+    expect(gone.violations.some((v) => v.startsWith('lost: p1-2'))).toBe(true);
+  });
+
   it('reports a history without a final read as incomplete', () => {
     const r = check(base());
     expect(r.ok).toBe(false);
