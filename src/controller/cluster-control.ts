@@ -15,14 +15,21 @@
  * `recovering` (not electable, not an ISR candidate) until its heartbeat says its log recovery is
  * done; after that it rejoins ISRs only through its leaders' AlterPartition, i.e. once caught up.
  *
+ * When every replica of a partition restarted uncleanly (a whole-cluster power loss), ISR and ELR
+ * are empty and no rule elects anyone; brokers then report those replicas' logs (last epoch, end
+ * offset) in their heartbeats, and once all replicas have, the most complete one leads
+ * (replication-control.ts `electRecoveredLeaders`, KIP-966's unclean recovery).
+ *
  * Sessions (last heartbeat per broker) are volatile, like KRaft's: a newly active controller gives
  * every registered broker a fresh session, so a failover never fences a healthy broker.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
-import { onBrokerRegistered, type BrokerId } from '../replication/isr/index.js';
+import { onBrokerRegistered, type BrokerId, type ReplicaLogState } from '../replication/isr/index.js';
 import { partitionPolicy } from './config-control.js';
 import { eligibility, type ControllerConfig, type MetadataBatch } from './controller-types.js';
-import { beginControlledShutdown, electOffline, emitPartitionChange, fenceBroker, leadsNothing } from './replication-control.js';
+import {
+  beginControlledShutdown, electOffline, electRecoveredLeaders, emitPartitionChange, fenceBroker, leadsNothing, type RecoveredLeader,
+} from './replication-control.js';
 
 /** Largest accepted listener port. */
 const PORT_MAX = 65_535;
@@ -52,6 +59,18 @@ export interface BrokerHeartbeatRequest {
   wantShutdown: boolean;
   /** Still recovering its logs after an unclean shutdown. */
   recovering: boolean;
+  /**
+   * The broker's logs of its partitions that have no leader, no ISR and no ELR in its image (every
+   * replica restarted uncleanly): input to the recovery election. Sent in full on every heartbeat.
+   */
+  leaderlessReplicas?: LeaderlessReplicaReport[];
+}
+
+export interface LeaderlessReplicaReport extends ReplicaLogState {
+  topicId: string;
+  partition: number;
+  /** The partition epoch of the registration the broker saw; a report for another epoch is stale. */
+  partitionEpoch: number;
 }
 
 export interface BrokerHeartbeatResponse {
@@ -60,12 +79,16 @@ export interface BrokerHeartbeatResponse {
   isCaughtUp: boolean;
   /** Controlled shutdown is complete: the broker leads nothing and has seen that. */
   shouldShutDown: boolean;
+  /** Recovery elections this heartbeat completed (for the controller's log). */
+  recoveredLeaders: RecoveredLeader[];
 }
 
 interface Session {
   lastHeartbeatMs: number;
   /** Set once controlled shutdown has begun: the broker may stop after applying this offset. */
   shutdownOffset: number | null;
+  /** Its latest leaderless-replica reports, by `topicId:partition`. */
+  leaderless: Map<string, LeaderlessReplicaReport>;
 }
 
 /** Volatile per-broker heartbeat state of the active controller. */
@@ -75,7 +98,7 @@ export class BrokerSessions {
   touch(id: BrokerId, now: number): Session {
     let s = this.sessions.get(id);
     if (!s) {
-      s = { lastHeartbeatMs: now, shutdownOffset: null };
+      s = { lastHeartbeatMs: now, shutdownOffset: null, leaderless: new Map() };
       this.sessions.set(id, s);
     }
     s.lastHeartbeatMs = now;
@@ -83,7 +106,20 @@ export class BrokerSessions {
   }
 
   reset(id: BrokerId, now: number): void {
-    this.sessions.set(id, { lastHeartbeatMs: now, shutdownOffset: null });
+    this.sessions.set(id, { lastHeartbeatMs: now, shutdownOffset: null, leaderless: new Map() });
+  }
+
+  /** Replaces a broker's leaderless-replica reports with those of its latest heartbeat. */
+  setLeaderless(id: BrokerId, reports: readonly LeaderlessReplicaReport[]): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.leaderless = new Map(reports.map((r) => [`${r.topicId}:${r.partition}`, r]));
+  }
+
+  /** `broker`'s report of a partition at `partitionEpoch`, if its latest heartbeat had one. */
+  leaderlessReport(broker: BrokerId, topicId: string, partition: number, partitionEpoch: number): ReplicaLogState | undefined {
+    const r = this.sessions.get(broker)?.leaderless.get(`${topicId}:${partition}`);
+    return r && r.partitionEpoch === partitionEpoch ? { lastEpoch: r.lastEpoch, logEndOffset: r.logEndOffset } : undefined;
   }
 
   /** When the earliest watched session expires (Infinity when none is watched). */
@@ -158,8 +194,14 @@ export function brokerHeartbeat(batch: MetadataBatch, req: BrokerHeartbeatReques
     batch.emit({ type: 'UnfenceBroker', brokerId: current.brokerId, brokerEpoch: current.brokerEpoch });
     electOffline(batch, current.brokerId, config);
   }
+  // Whole-cluster crash: partitions whose every replica restarted uncleanly lead again once all
+  // replicas have reported their logs (this heartbeat may bring the last report).
+  sessions.setLeaderless(req.brokerId, req.leaderlessReplicas ?? []);
+  const recoveredLeaders = (req.leaderlessReplicas?.length ?? 0) > 0
+    ? electRecoveredLeaders(batch, (broker, topicId, partition, epoch) => sessions.leaderlessReport(broker, topicId, partition, epoch))
+    : [];
   current = batch.view.broker(req.brokerId)!;
   const shouldShutDown = req.wantShutdown && (current.fenced ||
     (session.shutdownOffset !== null && req.metadataOffset >= session.shutdownOffset && leadsNothing(batch.view, current.brokerId)));
-  return { isFenced: current.fenced, isCaughtUp, shouldShutDown };
+  return { isFenced: current.fenced, isCaughtUp, shouldShutDown, recoveredLeaders };
 }

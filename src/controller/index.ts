@@ -7,7 +7,8 @@ export { applyEntries, decodeImage, encodeImage, imageFromSnapshot, imageToRecor
 export { localChanges, type LocalChanges, type LocalPartitionChange, type LocalRemoval } from './image-changes.js';
 export { DEFAULT_CONTROLLER_CONFIG, eligibility, type ControllerConfig, type ControllerResult, type RequestContext } from './controller-types.js';
 export { QuorumController, type QuorumControllerOptions, type TickResponse } from './controller.js';
-export type { BrokerHeartbeatRequest, BrokerHeartbeatResponse, RegisterBrokerRequest, RegisterBrokerResponse } from './cluster-control.js';
+export type { BrokerHeartbeatRequest, BrokerHeartbeatResponse, LeaderlessReplicaReport, RegisterBrokerRequest, RegisterBrokerResponse } from './cluster-control.js';
+export type { RecoveredLeader } from './replication-control.js';
 export { partitionPolicy, type AlterTopicConfigsRequest, type AlterTopicConfigsResponse } from './config-control.js';
 export { alterPartitionErrorCode, type AlterPartitionRequest, type AlterPartitionResponse, type AlterPartitionResult } from './replication-control.js';
 export type {

@@ -12,13 +12,15 @@
  *  - electOffline:     a broker became eligible (unfenced / recovered): leaderless partitions it
  *                      replicates get a leader if the rules allow one.
  *  - electPreferred:   leadership back to replicas[0] where it is live and in the ISR.
+ *  - electRecoveredLeaders: partitions whose every replica restarted uncleanly (no ISR, no ELR):
+ *                      once all replicas have reported their logs, the most complete one leads.
  *  - alterPartition:   a leader's ISR change, validated (epochs, KIP-903 broker epochs, eligibility).
  */
 import { strict as assert } from 'node:assert';
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import {
-  alterPartition as validateAlterPartition, electPreferred as preferredElection, maybeElectOffline, NO_LEADER, onBrokerFenced,
-  type AlterPartitionError, type BrokerId, type Election, type IsrMember, type PartitionRegistration,
+  alterPartition as validateAlterPartition, electPreferred as preferredElection, electRecovered, maybeElectOffline, NO_LEADER, onBrokerFenced,
+  type AlterPartitionError, type BrokerId, type Election, type IsrMember, type PartitionRegistration, type ReplicaLogState,
 } from '../replication/isr/index.js';
 import { partitionPolicy } from './config-control.js';
 import { eligibility, type ControllerConfig, type MetadataBatch } from './controller-types.js';
@@ -40,7 +42,7 @@ function sameIds(a: readonly BrokerId[], b: readonly BrokerId[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-type Decide = (reg: PartitionRegistration, topic: TopicImage) => Election | null;
+type Decide = (reg: PartitionRegistration, topic: TopicImage, partition: number) => Election | null;
 
 /**
  * Applies `decide` to every partition of every topic that `filter` selects, emitting a change for
@@ -53,7 +55,7 @@ function forEachPartition(batch: MetadataBatch, filter: (reg: PartitionRegistrat
     for (let p = 0; p < topic.partitions.length && emitted < max; p++) {
       const reg = batch.view.topicById(topic.id)!.partitions[p]!;
       if (!filter(reg)) continue;
-      const e = decide(reg, topic);
+      const e = decide(reg, topic, p);
       if (!e || e.registration === reg) continue;
       emitPartitionChange(batch, topic.id, p, reg, e.registration);
       emitted++;
@@ -102,6 +104,38 @@ export function electOfflineInTopic(batch: MetadataBatch, topicName: string, con
     if (topic.name !== topicName) return null;
     return maybeElectOffline(reg, eligibility(batch.view), policyOf(batch.view, topic, reg, config));
   });
+}
+
+/** A recovery election the controller made (for its log). */
+export interface RecoveredLeader {
+  topic: string;
+  partition: number;
+  leader: BrokerId;
+  leaderEpoch: number;
+  /** Every replica's reported log, by broker id. */
+  logs: Record<string, ReplicaLogState>;
+}
+
+/**
+ * Leaderless partitions with empty ISR and ELR (every replica restarted uncleanly): elects the most
+ * complete replica once every replica is live and has reported its log at the partition's current
+ * partition epoch (election.ts `electRecovered`). `reportOf` answers from the brokers' heartbeats.
+ */
+export function electRecoveredLeaders(
+  batch: MetadataBatch,
+  reportOf: (broker: BrokerId, topicId: string, partition: number, partitionEpoch: number) => ReplicaLogState | undefined,
+): RecoveredLeader[] {
+  const elected: RecoveredLeader[] = [];
+  forEachPartition(batch, (reg) => reg.leader === NO_LEADER && reg.isr.length === 0 && reg.elr.length === 0, (reg, topic, p) => {
+    const e = electRecovered(reg, eligibility(batch.view), (id) => reportOf(id, topic.id, p, reg.partitionEpoch));
+    if (e) {
+      const logs: Record<string, ReplicaLogState> = {};
+      for (const id of reg.replicas) logs[String(id)] = reportOf(id, topic.id, p, reg.partitionEpoch)!;
+      elected.push({ topic: topic.name, partition: p, leader: e.registration.leader, leaderEpoch: e.registration.leaderEpoch, logs });
+    }
+    return e;
+  });
+  return elected;
 }
 
 /** Restores preferred leaders (replicas[0] live and in the ISR); at most `max` changes. */

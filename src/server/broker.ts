@@ -114,14 +114,18 @@ export class Broker {
       if (cluster && replicas) {
         const self = identity();
         const rm = replicas;
-        await cluster.start({ host: self.host, port: self.port }, (epoch) => {
-          rm.onRegistered(epoch);
-          groups.onRegistered(); // creates __consumer_offsets in the background if missing
-        }, (err) => {
-          // Raft cannot go on with an unknown disk state; a restart recovers from the files.
-          logger.fatal({ err }, 'controller quorum storage failed; exiting');
-          logger.flush();
-          process.exit(1);
+        await cluster.start({ host: self.host, port: self.port }, {
+          onRegistered: (epoch) => {
+            rm.onRegistered(epoch);
+            groups.onRegistered(); // creates __consumer_offsets in the background if missing
+          },
+          onFatalError: (err) => {
+            // Raft cannot go on with an unknown disk state; a restart recovers from the files.
+            logger.fatal({ err }, 'controller quorum storage failed; exiting');
+            logger.flush();
+            process.exit(1);
+          },
+          leaderlessReplicas: () => rm.leaderlessReplicas(),
         });
       }
       topics.start();

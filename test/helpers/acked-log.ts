@@ -116,3 +116,20 @@ export function firstAckSentAfter(load: Load, partition: number, afterMs: number
   for (const t of load.ackTimes) if (t.partition === partition && t.sentAt > afterMs && (first === undefined || t.ackedAt < first)) first = t.ackedAt;
   return first;
 }
+
+/** Sends `n` records to every partition (acks=all by default); returns what was acknowledged. */
+export async function produceAll(f: Ferry, topic: string, partitions: number, n: number, tag: string, acks: 1 | 'all' = 'all'): Promise<Array<{ partition: number; offset: number; value: string }>> {
+  const producer = f.producer({ acks, lingerMs: 1, requestTimeoutMs: 5_000, deliveryTimeoutMs: 20_000, retryBackoffMs: 50, retryBackoffMaxMs: 200 });
+  try {
+    const sends = [];
+    for (let i = 0; i < n; i++) {
+      for (let p = 0; p < partitions; p++) {
+        const value = `${tag}-${p}-${i}`;
+        sends.push(producer.send({ topic, partition: p, value }).then((m) => ({ partition: m.partition, offset: m.offset, value })));
+      }
+    }
+    return await Promise.all(sends);
+  } finally {
+    await producer.close();
+  }
+}

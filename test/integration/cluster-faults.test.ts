@@ -4,7 +4,7 @@
 // stalled on the partitions a broker followed once it had shut down cleanly).
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ferry } from '../../src/client/index.js';
-import { checkAcked, firstAckSentAfter, readAll, startLoad } from '../helpers/acked-log.js';
+import { checkAcked, firstAckSentAfter, produceAll, readAll, startLoad } from '../helpers/acked-log.js';
 import {
   activeControllerId, describeOn, dumpClusterLogs, FAST_CLUSTER_CONFIG, lastLog, logTime, rawProduce, startCluster, until, waitForPartition, waitForReplicas,
   type ClusterHandle,
@@ -32,23 +32,6 @@ async function setUp(config: Record<string, string> = {}): Promise<{ cluster: Cl
 function indexOf(logs: readonly LogLine[], msg: string, from = 0, match: (l: LogLine) => boolean = () => true): number {
   for (let i = from; i < logs.length; i++) if (logs[i]!.msg === msg && match(logs[i]!)) return i;
   return -1;
-}
-
-/** Sends `n` records to every partition (acks=all by default); returns what was acknowledged. */
-async function produceAll(f: Ferry, topic: string, partitions: number, n: number, tag: string, acks: 1 | 'all' = 'all'): Promise<Array<{ partition: number; offset: number; value: string }>> {
-  const producer = f.producer({ acks, lingerMs: 1, requestTimeoutMs: 5_000, deliveryTimeoutMs: 20_000, retryBackoffMs: 50, retryBackoffMaxMs: 200 });
-  try {
-    const sends = [];
-    for (let i = 0; i < n; i++) {
-      for (let p = 0; p < partitions; p++) {
-        const value = `${tag}-${p}-${i}`;
-        sends.push(producer.send({ topic, partition: p, value }).then((m) => ({ partition: m.partition, offset: m.offset, value })));
-      }
-    }
-    return await Promise.all(sends);
-  } finally {
-    await producer.close();
-  }
 }
 
 describe('controller and shutdown faults, 3 broker processes', () => {

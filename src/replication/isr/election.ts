@@ -7,7 +7,9 @@
  *  2. else the first live ELR member: the ISR restarts as just that replica;
  *  3. else, only when the topic allows unclean election, the first live replica (may lose committed
  *     records: the new leader's log becomes the truth and followers truncate to it);
- *  4. else no leader (offline) until an eligible replica returns.
+ *  4. else no leader (offline) until an eligible replica returns — or, when ISR and ELR are both
+ *     empty because every replica restarted uncleanly, until all of them report their logs
+ *     (`electRecovered`).
  * Any leader change — including to "none" — bumps the leader epoch, which fences the old leader's
  * fetches, AlterPartitions and followers.
  *
@@ -17,7 +19,7 @@
 import { NO_LEADER, type BrokerId } from './types.js';
 import { checkRegistration, withIsr, withoutUncleanReplica, type BrokerLiveness, type PartitionPolicy, type PartitionRegistration } from './partition-state.js';
 
-export type ElectionKind = 'isr' | 'elr' | 'unclean' | 'none';
+export type ElectionKind = 'isr' | 'elr' | 'unclean' | 'recovered' | 'none';
 
 export interface Election {
   registration: PartitionRegistration;
@@ -87,4 +89,38 @@ export function electPreferred(reg: PartitionRegistration, brokers: BrokerLivene
   const preferred = reg.replicas[0]!;
   if (reg.leader === preferred || !reg.isr.includes(preferred) || !brokers.isLive(preferred)) return null;
   return electLeader(reg, brokers, policy);
+}
+
+/** What a replica's log holds, as its broker reports it while the partition has no ISR and no ELR. */
+export interface ReplicaLogState {
+  /** The epoch of the last entry in its leader-epoch cache (-1 when empty). */
+  lastEpoch: number;
+  logEndOffset: number;
+}
+
+/**
+ * Recovery election (KIP-966's unclean recovery, in its "balanced" form): every replica restarted
+ * uncleanly — a whole-cluster power loss — so ISR and ELR are empty and the rules above elect
+ * nobody. Once every replica is live and has reported its log, the one with the newest last epoch,
+ * then the longest log, leads (replica order breaks ties). With flush.mode=always that replica holds
+ * every acknowledged record: an acked record is fsynced on every ISR member, a log holding records of
+ * the newest epoch is a prefix of that epoch's leader's log, which held everything committed before
+ * it, and within one epoch a longer log contains a shorter one. Returns null while a replica is
+ * missing, not live, or has not reported (waiting for all is what keeps a stale replica from leading).
+ */
+export function electRecovered(reg: PartitionRegistration, brokers: BrokerLiveness, reports: (id: BrokerId) => ReplicaLogState | undefined): Election | null {
+  if (reg.leader !== NO_LEADER || reg.isr.length > 0 || reg.elr.length > 0) return null;
+  let best: { id: BrokerId; state: ReplicaLogState } | null = null;
+  for (const id of reg.replicas) {
+    const state = reports(id);
+    if (!brokers.isLive(id) || state === undefined) return null;
+    const newer = best === null || state.lastEpoch > best.state.lastEpoch || (state.lastEpoch === best.state.lastEpoch && state.logEndOffset > best.state.logEndOffset);
+    if (newer) best = { id, state };
+  }
+  if (best === null) return null;
+  const registration: PartitionRegistration = {
+    ...reg, leader: best.id, isr: [best.id], elr: [], leaderEpoch: reg.leaderEpoch + 1, partitionEpoch: reg.partitionEpoch + 1,
+  };
+  checkRegistration(registration);
+  return { registration, kind: 'recovered' };
 }

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, type FerryError } from '../../protocol/errors.js';
+import type { LeaderlessReplicaReport } from '../../controller/index.js';
 import type { ControllerChannel } from './controller-channel.js';
 
 export interface BrokerHeartbeatOptions {
@@ -25,6 +26,8 @@ export interface BrokerHeartbeatOptions {
   metadataOffset: () => number;
   /** How many partitions this broker leads in its metadata image (controlled shutdown progress). */
   ledPartitions: () => number;
+  /** This broker's replicas of partitions with no leader, ISR or ELR (for the recovery election). */
+  leaderlessReplicas: () => LeaderlessReplicaReport[];
   /** A (new) registration was accepted: the replica manager starts / re-keys its followers. */
   onRegistered: (brokerEpoch: number) => void;
   logger: Logger;
@@ -129,6 +132,7 @@ export class BrokerHeartbeat {
       const { response, target } = await channel.callOnce<HeartbeatAnswer>('BrokerHeartbeat', {
         brokerId: this.options.brokerId, brokerEpoch: this.epoch!, metadataOffset: this.options.metadataOffset(),
         wantFence: false, wantShutdown: this.wantShutdown, recovering: false,
+        leaderlessReplicas: this.wantShutdown ? [] : this.options.leaderlessReplicas(),
       }, timeoutMs);
       this.noteController(target);
       this.lastAnswerMs = Date.now();

@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../config/broker-config.js';
-import { MetadataStateMachine, type ControllerResult, type MetadataImage, type QuorumController, type RequestContext } from '../../controller/index.js';
+import {
+  MetadataStateMachine, type ControllerResult, type LeaderlessReplicaReport, type MetadataImage, type QuorumController, type RequestContext,
+} from '../../controller/index.js';
 import { loadFerryProto } from '../../protocol/grpc-definitions.js';
 import { GrpcRaftTransport, NotLeaderError, RaftHost } from '../../replication/raft-host/index.js';
 import { fsyncDir, writeFileAtomically } from '../../util/atomic-file.js';
@@ -30,6 +32,16 @@ import { controllerConfig, type QuorumSettings } from './quorum-config.js';
 export const RAFT_DIR_NAME = 'raft';
 /** The broker epoch of the last clean shutdown (KRaft's clean-shutdown file); removed at start. */
 const CLEAN_SHUTDOWN_FILE = 'clean-shutdown.json';
+
+/** What the broker around a ClusterNode provides to it at start. */
+export interface ClusterNodeHooks {
+  /** A (new) registration was accepted. */
+  onRegistered: (brokerEpoch: number) => void;
+  /** The controller quorum's storage failed: the process must exit. */
+  onFatalError: (err: Error) => void;
+  /** Local replicas of partitions with no leader, ISR or ELR, with their logs (recovery election). */
+  leaderlessReplicas: () => LeaderlessReplicaReport[];
+}
 
 export class ClusterNode {
   readonly stateMachine = new MetadataStateMachine();
@@ -83,7 +95,8 @@ export class ClusterNode {
   }
 
   /** Opens the Raft host and starts the controller watch and the broker's heartbeats. */
-  async start(advertised: { host: string; port: number }, onRegistered: (brokerEpoch: number) => void, onFatalError: (err: Error) => void): Promise<void> {
+  async start(advertised: { host: string; port: number }, hooks: ClusterNodeHooks): Promise<void> {
+    const { onRegistered, onFatalError, leaderlessReplicas } = hooks;
     const previousBrokerEpoch = await this.takeCleanShutdownEpoch();
     const host = await RaftHost.open({
       config: this.quorum.raft,
@@ -107,6 +120,7 @@ export class ClusterNode {
       channel: this.channel,
       metadataOffset: () => this.stateMachine.image.offset,
       ledPartitions: () => this.stateMachine.image.partitionsLedBy(this.config.nodeId).length,
+      leaderlessReplicas,
       onRegistered,
       logger: this.logger.child({ component: 'broker-lifecycle' }),
     });

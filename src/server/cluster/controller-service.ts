@@ -52,7 +52,13 @@ export function controllerService(active: ControllerRunner, logger: Logger): Con
       const res = await active.run((c, ctx) => c.brokerHeartbeat({
         brokerId: req.brokerId, brokerEpoch: Number(req.brokerEpoch), metadataOffset: Number(req.metadataOffset),
         wantFence: req.wantFence, wantShutdown: req.wantShutdown, recovering: req.recovering,
+        leaderlessReplicas: req.leaderlessReplicas.map((r) => ({
+          topicId: r.topicId, partition: r.partition, partitionEpoch: r.partitionEpoch, lastEpoch: r.lastEpoch, logEndOffset: Number(r.logEndOffset),
+        })),
       }, ctx));
+      for (const r of res.recoveredLeaders) {
+        logger.warn(r, 'controller: every replica had restarted uncleanly; elected the most complete replica (recovery election)');
+      }
       return { isFenced: res.isFenced, isCaughtUp: res.isCaughtUp, shouldShutDown: res.shouldShutDown };
     }),
     AlterPartition: unary(logger, 'AlterPartition', async (req) => {

@@ -20,7 +20,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { localChanges, MetadataImage, type LocalPartitionChange } from '../../controller/index.js';
+import { localChanges, MetadataImage, type LeaderlessReplicaReport, type LocalPartitionChange } from '../../controller/index.js';
 import { ErrorCode, FerryError } from '../../protocol/errors.js';
 import type { ValidatedBatches } from '../../protocol/record-batch.js';
 import {
@@ -101,6 +101,23 @@ export class ReplicaManager {
 
   get brokerEpoch(): number | null {
     return this.epoch;
+  }
+
+  /**
+   * Local replicas of partitions that have no leader, no ISR and no ELR in the applied image (every
+   * replica restarted uncleanly), with their logs' last epoch and end: the broker's heartbeat sends
+   * them so the controller can elect the most complete replica. Such a replica neither leads nor
+   * follows, so its log does not change while it is reported.
+   */
+  leaderlessReplicas(): LeaderlessReplicaReport[] {
+    const out: LeaderlessReplicaReport[] = [];
+    if (this.epoch === null || this.stopped) return out;
+    for (const r of this.all()) {
+      const reg = r.registration;
+      if (!reg || reg.leader !== NO_LEADER || reg.isr.length > 0 || reg.elr.length > 0 || r.leader || r.follower) continue;
+      out.push({ topicId: r.topicId, partition: r.partition, partitionEpoch: reg.partitionEpoch, lastEpoch: r.log.latestEpoch, logEndOffset: r.log.logEndOffset });
+    }
+    return out;
   }
 
   /** The newest image this broker knows (for hints). */

@@ -163,6 +163,51 @@ describe('unclean restart', () => {
   });
 });
 
+describe('whole-cluster crash (every replica restarted uncleanly)', () => {
+  it('the partition leads again once all replicas reported their logs: the most complete one, at a new epoch', () => {
+    const h = new Harness();
+    h.startBrokers(3);
+    h.createTopic('t', 1, 3);
+    const topicId = h.image.topicByName('t')!.id;
+    // Power loss: every broker dies at once; the controller (restarted too) hears from nobody and
+    // fences them all, then each registers again without a clean-shutdown epoch.
+    h.failover(2);
+    h.advance(1_500, []);
+    for (const id of [1, 2, 3]) h.register(id);
+    for (const id of [1, 2, 3]) h.heartbeat(id);
+    const offline = h.partition('t', 0);
+    expect(offline).toMatchObject({ leader: -1, isr: [], elr: [] });
+    const report = (lastEpoch: number, logEndOffset: number) => [{ topicId, partition: 0, partitionEpoch: offline.partitionEpoch, lastEpoch, logEndOffset }];
+    // Two of three reports: still offline (the third might hold more).
+    expect(h.heartbeat(1, { leaderlessReplicas: report(0, 40) }).recoveredLeaders).toEqual([]);
+    expect(h.heartbeat(2, { leaderlessReplicas: report(0, 55) }).recoveredLeaders).toEqual([]);
+    expect(h.partition('t', 0).leader).toBe(-1);
+    // A report for an older partition epoch does not count.
+    expect(h.heartbeat(3, { leaderlessReplicas: [{ ...report(0, 60)[0]!, partitionEpoch: offline.partitionEpoch - 1 }] }).recoveredLeaders).toEqual([]);
+    const res = h.heartbeat(3, { leaderlessReplicas: report(0, 50) });
+    expect(res.recoveredLeaders).toEqual([{ topic: 't', partition: 0, leader: 2, leaderEpoch: offline.leaderEpoch + 1, logs: { 1: { lastEpoch: 0, logEndOffset: 40 }, 2: { lastEpoch: 0, logEndOffset: 55 }, 3: { lastEpoch: 0, logEndOffset: 50 } } }]);
+    expect(h.partition('t', 0)).toMatchObject({ leader: 2, isr: [2], elr: [], leaderEpoch: offline.leaderEpoch + 1 });
+    // Replay of the log gives the same image (the election is an ordinary PartitionChange).
+    expect(sameImage(h.replay(), h.image)).toBe(true);
+  });
+
+  it('a replica that never comes back keeps the partition offline (no guess without it)', () => {
+    const h = new Harness();
+    h.startBrokers(3);
+    h.createTopic('t', 1, 3);
+    const topicId = h.image.topicByName('t')!.id;
+    h.failover(2);
+    h.advance(1_500, []);
+    for (const id of [1, 2]) h.register(id);
+    const epoch = () => h.partition('t', 0).partitionEpoch;
+    for (let i = 0; i < 5; i++) {
+      for (const id of [1, 2]) h.heartbeat(id, { leaderlessReplicas: [{ topicId, partition: 0, partitionEpoch: epoch(), lastEpoch: 0, logEndOffset: 10 }] });
+      h.advance(200, []);
+    }
+    expect(h.partition('t', 0).leader).toBe(-1);
+  });
+});
+
 describe('controlled shutdown', () => {
   it('moves leadership away first, then tells the broker to stop once it has seen that', () => {
     const h = new Harness();

@@ -3,7 +3,7 @@
 import { SeededRandom } from '../../../src/replication/raft/index.js';
 import {
   applyBatch, DEFAULT_CONTROLLER_CONFIG, encodeImage, MetadataImage, QuorumController,
-  type ControllerConfig, type ControllerResult, type MetadataRecord, type RequestContext,
+  type ControllerConfig, type ControllerResult, type LeaderlessReplicaReport, type MetadataRecord, type RequestContext,
 } from '../../../src/controller/index.js';
 
 export const CLUSTER_ID = 'test-cluster';
@@ -67,10 +67,11 @@ export class Harness {
     return brokerEpoch;
   }
 
-  heartbeat(id: number, opts: { wantShutdown?: boolean; wantFence?: boolean; recovering?: boolean; metadataOffset?: number } = {}) {
+  heartbeat(id: number, opts: { wantShutdown?: boolean; wantFence?: boolean; recovering?: boolean; metadataOffset?: number; leaderlessReplicas?: LeaderlessReplicaReport[] } = {}) {
     return this.run((c, ctx) => c.brokerHeartbeat({
       brokerId: id, brokerEpoch: this.epochs.get(id)!, metadataOffset: opts.metadataOffset ?? this.offset,
       wantFence: opts.wantFence ?? false, wantShutdown: opts.wantShutdown ?? false, recovering: opts.recovering ?? false,
+      ...(opts.leaderlessReplicas ? { leaderlessReplicas: opts.leaderlessReplicas } : {}),
     }, ctx));
   }
 

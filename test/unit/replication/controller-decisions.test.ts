@@ -2,8 +2,8 @@
 // fencing and unclean re-registration, AlterPartition validation (KIP-903 broker epochs), placement.
 import { describe, expect, it } from 'vitest';
 import {
-  alterPartition, electLeader, electPreferred, onBrokerFenced, onBrokerRegistered, placeReplicas,
-  type BrokerLiveness, type PartitionPolicy, type PartitionRegistration,
+  alterPartition, electLeader, electPreferred, electRecovered, onBrokerFenced, onBrokerRegistered, placeReplicas,
+  type BrokerLiveness, type ReplicaLogState, type PartitionPolicy, type PartitionRegistration,
 } from '../../../src/replication/isr/index.js';
 
 const policy: PartitionPolicy = { minInsyncReplicas: 2, uncleanLeaderElection: false };
@@ -46,6 +46,24 @@ describe('election', () => {
     expect(e.registration).toMatchObject({ leader: 1, leaderEpoch: 5 });
     const u = onBrokerRegistered(reg(), 1, false, live([1, 2, 3]), policy)!;
     expect(u.registration).toMatchObject({ leader: 2, isr: [2, 3], leaderEpoch: 5 });
+  });
+
+  it('recovery election (ISR and ELR empty): waits for every replica, then the newest epoch, then the longest log, leads', () => {
+    const empty = reg({ isr: [], elr: [], leader: -1, leaderEpoch: 6, partitionEpoch: 20 });
+    const logs: Record<number, ReplicaLogState> = { 1: { lastEpoch: 5, logEndOffset: 900 }, 2: { lastEpoch: 6, logEndOffset: 700 }, 3: { lastEpoch: 6, logEndOffset: 750 } };
+    const reports = (ids: number[]) => (id: number) => (ids.includes(id) ? logs[id] : undefined);
+    // A replica missing, not live, or not yet reported: nobody (a stale replica must not lead).
+    expect(electRecovered(empty, live([1, 2]), reports([1, 2, 3]))).toBe(null);
+    expect(electRecovered(empty, live([1, 2, 3]), reports([1, 2]))).toBe(null);
+    // Broker 1 has the longest log but an older epoch: its tail past epoch 5 was never committed.
+    const e = electRecovered(empty, live([1, 2, 3]), reports([1, 2, 3]))!;
+    expect(e).toMatchObject({ kind: 'recovered', registration: { leader: 3, isr: [3], elr: [], leaderEpoch: 7, partitionEpoch: 21 } });
+    // Ties go to replica order (the preferred replica).
+    const tie = electRecovered(empty, live([1, 2, 3]), () => ({ lastEpoch: 6, logEndOffset: 10 }))!;
+    expect(tie.registration.leader).toBe(1);
+    // Not for partitions that still have an ISR/ELR member or a leader: the normal rules apply there.
+    expect(electRecovered(reg({ isr: [], elr: [2], leader: -1 }), live([1, 2, 3]), reports([1, 2, 3]))).toBe(null);
+    expect(electRecovered(reg(), live([1, 2, 3]), reports([1, 2, 3]))).toBe(null);
   });
 
   it('moves leadership back to the preferred replica when it is in the ISR', () => {

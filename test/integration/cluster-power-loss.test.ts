@@ -1,0 +1,61 @@
+// Whole-cluster crash (issue 5, chaos seed 4000): every broker of a 3-broker cluster is SIGKILLed at
+// once and restarted. No broker has a clean-shutdown record, so each registers as an unclean restart
+// and leaves every ISR and ELR — before the recovery election, every partition stayed offline for
+// good. Now the controller elects the most complete replica once all replicas have reported their
+// logs, and with flush.mode=always nothing acknowledged is lost (RF 3 and RF 1 topics alike).
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ferry } from '../../src/client/index.js';
+import { checkAcked, produceAll, readAll } from '../helpers/acked-log.js';
+import { describeOn, dumpClusterLogs, FAST_CLUSTER_CONFIG, lastLog, startCluster, until, waitForReplicas, type ClusterHandle } from '../helpers/cluster.js';
+
+let cluster: ClusterHandle | undefined;
+let ferry: Ferry | undefined;
+
+afterEach(async (ctx) => {
+  if (cluster && (ctx.task.result?.state === 'fail' || process.env.DUMP_CLUSTER_LOGS)) console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
+  await ferry?.close();
+  ferry = undefined;
+  await cluster?.cleanup();
+  cluster = undefined;
+});
+
+const PARTITIONS = 3;
+
+describe('whole-cluster crash, 3 broker processes', () => {
+  it('SIGKILL of every broker at once: all partitions lead again after the restart; no acknowledged record lost', async () => {
+    const c = (cluster = await startCluster(3, { ...FAST_CLUSTER_CONFIG, 'flush.mode': 'always' }));
+    const f = (ferry = new Ferry({ bootstrap: c.bootstrap, requestTimeoutMs: 5_000 }));
+    const admin = f.admin();
+    await admin.createTopics([
+      { name: 'rf3', partitions: PARTITIONS, replicationFactor: 3 },
+      { name: 'rf1', partitions: PARTITIONS, replicationFactor: 1 },
+    ]);
+    await waitForReplicas(c, ['rf3', 'rf1', '__consumer_offsets']);
+    const before = { rf3: await produceAll(f, 'rf3', PARTITIONS, 200, 'before'), rf1: await produceAll(f, 'rf1', PARTITIONS, 200, 'before') };
+
+    await Promise.all(c.brokers.map((b) => b.kill('SIGKILL')));
+    const marks = c.brokers.map((b) => b.logs.length);
+    const restartAt = Date.now();
+    await Promise.all(c.brokers.map((b) => b.restart()));
+    c.brokers.forEach((b, i) => expect(b.logs.slice(marks[i]).some((l) => l.msg === 'no clean-shutdown record: registering as recovering')).toBe(true));
+
+    // Every partition of both topics gets a leader and, for RF 3, its followers back in the ISR.
+    for (const topic of ['rf3', 'rf1']) {
+      await until(`${topic}: every partition led again`, async () => {
+        const parts = await describeOn(c, 1, topic).catch(() => []);
+        return parts.length === PARTITIONS && parts.every((p) => p.leaderId >= 0 && p.isr.length === p.replicas.length) ? parts : undefined;
+      }, 30_000, 200);
+    }
+    console.log(`[whole-cluster crash] every partition led, full ISR, ${Date.now() - restartAt} ms after the restart began`);
+    const recovered = c.brokers.flatMap((b) => b.logs.filter((l) => l.msg === 'controller: every replica had restarted uncleanly; elected the most complete replica (recovery election)' && (l.topic === 'rf3' || l.topic === 'rf1')));
+    expect(new Set(recovered.map((l) => `${l.topic as string}-${l.partition as number}`)).size).toBe(2 * PARTITIONS);
+    expect(lastLog(c.broker(1).logs, 'previous shutdown was clean', restartAt)).toBeUndefined();
+
+    // Writes work again (acks=all on RF 3 needs the followers back), and nothing acknowledged is gone.
+    const after = { rf3: await produceAll(f, 'rf3', PARTITIONS, 50, 'after'), rf1: await produceAll(f, 'rf1', PARTITIONS, 50, 'after') };
+    for (const topic of ['rf3', 'rf1'] as const) {
+      const acked = [...before[topic], ...after[topic]].map((a, seq) => ({ ...a, seq }));
+      checkAcked(acked, await readAll(f, topic, PARTITIONS));
+    }
+  }, 90_000);
+});
