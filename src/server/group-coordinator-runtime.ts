@@ -353,12 +353,17 @@ export class GroupCoordinatorRuntime {
     // a read taken then could return a commit whose append later fails (the chaos checker saw a
     // committed offset move backwards that way). A failed append reloads the shard, so readyShard
     // then answers COORDINATOR_LOAD_IN_PROGRESS instead of state the log does not hold.
+    await this.settled(slot);
+    return reader(this.readyShard(slot));
+  }
+
+  /** Resolves once no append is in flight on the slot (at most READ_SETTLE_ROUNDS_MAX rounds, so a busy group cannot starve a read). */
+  private async settled(slot: Slot): Promise<void> {
     for (let i = 0; i < READ_SETTLE_ROUNDS_MAX; i++) {
       const tail = slot.tail;
       await tail;
-      if (slot.tail === tail) break;
+      if (slot.tail === tail) return;
     }
-    return reader(this.readyShard(slot));
   }
 
   /**
@@ -367,9 +372,10 @@ export class GroupCoordinatorRuntime {
    */
   async readAll<T>(reader: (shard: GroupCoordinatorShard) => T[]): Promise<T[]> {
     const slots = this.cluster ? this.slots.filter((s) => s && this.imageAgrees(s)) : this.slots;
-    const out = slots.flatMap((slot) => reader(this.readyShard(slot)));
-    await Promise.all(slots.map((s) => s.tail));
-    return out;
+    for (const slot of slots) this.readyShard(slot); // fail fast while one is loading
+    // As `read`: only state whose appends are durable (a group created by a failed append is not listed).
+    await Promise.all(slots.map((s) => this.settled(s)));
+    return slots.flatMap((slot) => reader(this.readyShard(slot)));
   }
 
   private slotFor(groupId: string): Slot {
