@@ -9,14 +9,15 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as AdminProto } from '../generated/admin.js';
-import type { FetchResponse } from '../generated/ferry/v1/FetchResponse.js';
 import type { ProduceRequest } from '../generated/ferry/v1/ProduceRequest.js';
 import type { ProtoGrpcType as FetchProto } from '../generated/fetch.js';
 import type { ProtoGrpcType as GroupProto } from '../generated/group.js';
 import type { ProtoGrpcType as MetadataProto } from '../generated/metadata.js';
 import type { ProtoGrpcType as ProduceProto } from '../generated/produce.js';
-import { afterSerializeHooks, encodeFetchResponse } from './fetch-response-encoder.js';
+import { encodeFetchResponse } from './fetch-response-encoder.js';
 import { encodeProduceRequest, withConcatenatedParts } from './produce-request-encoder.js';
+import { encodeReplicaFetchResponse } from './replica-fetch-response-encoder.js';
+import { afterSerializeHooks, type PartitionFields, type TopicResults } from './topic-results-encoder.js';
 
 export const PROTO_FILES = [
   'ferry/v1/common.proto',
@@ -58,7 +59,8 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
   if (!cached) {
     const root = protoRoot();
     const packageDefinition = protoLoader.loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [root] });
-    shipPreEncodedFetchResponses(packageDefinition);
+    shipPreEncodedResponses(packageDefinition, 'ferry.v1.FetchService', ['Fetch', 'Consume'], encodeFetchResponse);
+    shipPreEncodedResponses(packageDefinition, 'ferry.v1.ReplicaService', ['ReplicaFetch'], encodeReplicaFetchResponse);
     encodeProduceRequestsByHand(packageDefinition);
     const proto = grpc.loadPackageDefinition(packageDefinition) as unknown as FerryProto;
     cached = { packageDefinition, proto };
@@ -67,21 +69,27 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
 }
 
 /**
- * FetchService answers go out through encodeFetchResponse (fetch-response-encoder.ts: no copy of
- * the records the broker read), falling back to protobufjs. Then the partitions' AFTER_SERIALIZE
- * hooks run, in a microtask: grpc-js copies the serialized bytes into its own frame before its
- * sendMessage returns (server-interceptors.js serializeMessage; test/unit/protocol/
- * fetch-response-encoder.test.ts fails if a grpc-js release stops doing so), so the broker may then
- * reuse the buffers they came from. Only the response serializers change (the broker's side); the
- * SDK's deserializers are untouched.
+ * FetchService answers (to consumers) and ReplicaFetch answers (to followers) go out through their
+ * hand-written encoders (topic-results-encoder.ts: no copy of the records the broker read), falling
+ * back to protobufjs. Then the partitions' AFTER_SERIALIZE hooks run, in a microtask: grpc-js copies
+ * the serialized bytes into its own frame before its sendMessage returns (server-interceptors.js
+ * serializeMessage; test/unit/protocol/fetch-response-encoder.test.ts fails if a grpc-js release
+ * stops doing so), so the broker may then reuse the buffers they came from. Only the response
+ * serializers change (the broker's side); the deserializers (SDK, follower) are untouched.
  */
-function shipPreEncodedFetchResponses(packageDefinition: protoLoader.PackageDefinition): void {
-  const service = packageDefinition['ferry.v1.FetchService'] as protoLoader.ServiceDefinition;
-  for (const method of ['Fetch', 'Consume']) {
+function shipPreEncodedResponses<R extends TopicResults<PartitionFields>>(
+  packageDefinition: protoLoader.PackageDefinition,
+  serviceName: string,
+  methods: readonly string[],
+  encode: (response: R) => Buffer | null,
+): void {
+  const service = packageDefinition[serviceName] as protoLoader.ServiceDefinition;
+  for (const method of methods) {
     const def = service[method]!;
     const serialize = def.responseSerialize;
-    def.responseSerialize = (value: FetchResponse): Buffer => {
-      const bytes = encodeFetchResponse(value) ?? serialize(value);
+    def.responseSerialize = (message: object): Buffer => {
+      const value = message as R;
+      const bytes = encode(value) ?? serialize(value);
       for (const hook of afterSerializeHooks(value)) queueMicrotask(hook);
       return bytes;
     };

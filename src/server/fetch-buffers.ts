@@ -15,9 +15,14 @@
  * reads again, a call cancelled before its answer) just leaves its buffers to the garbage
  * collector.
  *
- * Only reads of at least POOLED_MIN_BYTES use the pool (small reads come from Node's own slab);
- * at most POOL_MAX_BUFFERS wait in the pool, each at most POOLED_MAX_BYTES, and the pool empties
- * after POOL_IDLE_MS without use, so an idle broker holds nothing.
+ * Only reads of at least the pool's minimum (POOLED_MIN_BYTES for consumer fetches) use the pool;
+ * the partition leader's pool for follower fetches (replica-service.ts) takes every read of at least
+ * REPLICA_POOLED_MIN_BYTES, since a follower keeping up fetches often and little (tens of KiB), and
+ * fresh buffers of that size were what kept V8's garbage collector busy under replication.
+ * Successive reads of one lease share a pooled buffer while they fit (a fetch of many small
+ * partitions takes one buffer, not one each). At most POOL_MAX_BUFFERS wait in the pool, each at
+ * most POOLED_MAX_BYTES, and the pool empties after POOL_IDLE_MS without use, so an idle broker
+ * holds nothing.
  */
 import type { ReadBuffers } from '../storage/log-reader.js';
 
@@ -25,6 +30,8 @@ import type { ReadBuffers } from '../storage/log-reader.js';
 export const FETCH_RESPONSE_HEADROOM = 512;
 
 export const POOLED_MIN_BYTES = 256 * 1024;
+/** Below this, Buffer.allocUnsafe takes the bytes from Node's shared slab: no buffer of their own. */
+export const REPLICA_POOLED_MIN_BYTES = 4 * 1024;
 export const POOLED_MAX_BYTES = 32 * 1024 * 1024;
 export const POOL_MAX_BUFFERS = 4;
 export const POOL_IDLE_MS = 10_000;
@@ -38,7 +45,10 @@ export class FetchBufferPool {
   /** Buffers handed out and taken from the pool (reuses), for tests and diagnostics. */
   readonly stats = { allocated: 0, reused: 0 };
 
-  constructor(private readonly idleMs = POOL_IDLE_MS) {}
+  constructor(
+    private readonly idleMs = POOL_IDLE_MS,
+    private readonly minPooledBytes = POOLED_MIN_BYTES,
+  ) {}
 
   lease(): FetchBuffers {
     return new FetchBuffers(this);
@@ -51,7 +61,7 @@ export class FetchBufferPool {
 
   /** @internal A buffer of `bytes` bytes: a view of a pooled ArrayBuffer when one is big enough. */
   take(bytes: number): { buf: Buffer; pooled: ArrayBuffer | null } {
-    if (bytes < POOLED_MIN_BYTES || bytes > POOLED_MAX_BYTES) return { buf: Buffer.allocUnsafe(bytes), pooled: null };
+    if (bytes < this.minPooledBytes || bytes > POOLED_MAX_BYTES) return { buf: Buffer.allocUnsafe(bytes), pooled: null };
     this.lastUseMs = Date.now();
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
@@ -111,13 +121,24 @@ export class FetchBuffers implements ReadBuffers {
   readonly headroom = FETCH_RESPONSE_HEADROOM;
   private held: ArrayBuffer[] = [];
   private released = false;
+  /** Bytes handed out from the start of the last pooled buffer taken (the rest is free for the next read). */
+  private lastUsed = 0;
 
   constructor(private readonly pool: FetchBufferPool) {}
 
   allocate(bytes: number): Buffer {
+    const last = this.held[this.held.length - 1];
+    if (last && this.lastUsed + bytes <= last.byteLength) {
+      const buf = Buffer.from(last, this.lastUsed, bytes);
+      this.lastUsed += bytes;
+      return buf;
+    }
     const { buf, pooled } = this.pool.take(bytes);
     // After release (not done by the fetch path) the buffer is simply left to the garbage collector.
-    if (pooled && !this.released) this.held.push(pooled);
+    if (pooled && !this.released) {
+      this.held.push(pooled);
+      this.lastUsed = bytes;
+    }
     return buf;
   }
 

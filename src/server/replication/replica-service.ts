@@ -5,6 +5,12 @@
  * position (ISR expansion, HW advance) — and the records come from the local log up to the leader's
  * replicable end. A fetch with nothing to return waits until a requested partition's leader log
  * grows or max_wait_ms passes; errors and divergences are answered at once.
+ *
+ * Records are read into pooled buffers with headroom (fetch-buffers.ts), and the answer is encoded
+ * by hand with its headers in that headroom (replica-fetch-response-encoder.ts, installed in
+ * grpc-definitions.ts); the buffers return to the pool once gRPC has serialized the answer. Before,
+ * each fetch read into a fresh buffer that protobufjs then copied into another: at 1 KiB records
+ * that garbage made GC the leader's top cost (docs/BENCHMARKS.md, "Closing the peer gaps").
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -15,6 +21,8 @@ import type { ReplicaFetchRequest__Output } from '../../generated/ferry/v1/Repli
 import type { ReplicaFetchResponse } from '../../generated/ferry/v1/ReplicaFetchResponse.js';
 import type { ReplicaServiceHandlers } from '../../generated/ferry/v1/ReplicaService.js';
 import { ErrorCode, FerryError, toWireError } from '../../protocol/errors.js';
+import { markReadBuffer } from '../../protocol/topic-results-encoder.js';
+import { FetchBufferPool, POOL_IDLE_MS, REPLICA_POOLED_MIN_BYTES, type FetchBuffers } from '../fetch-buffers.js';
 import { asFerryError } from '../grpc-errors.js';
 import type { BrokerLifecycle } from '../lifecycle.js';
 import { unary } from '../unary.js';
@@ -24,13 +32,19 @@ import type { ReplicaManager } from './replica-manager.js';
 /** Cap on a follower's max_wait_ms (a follower asking for more is still answered in time). */
 const MAX_WAIT_CAP_MS = 5_000;
 
+/** Read buffers of every follower fetch this process answers. */
+const readBuffers = new FetchBufferPool(POOL_IDLE_MS, REPLICA_POOLED_MIN_BYTES);
+
 export function replicaService(manager: ReplicaManager, lifecycle: BrokerLifecycle, logger: Logger): ReplicaServiceHandlers {
   return {
     ReplicaFetch: unary<ReplicaFetchRequest__Output, ReplicaFetchResponse>(logger, 'ReplicaFetch', async (req) => {
       lifecycle.checkAcceptingRequests();
       const deadline = performance.now() + Math.min(Math.max(0, req.maxWaitMs), MAX_WAIT_CAP_MS);
       for (;;) {
-        const round = await fetchOnce(manager, req);
+        const buffers = readBuffers.lease();
+        const round = await fetchOnce(manager, req, buffers);
+        // Without records nothing refers to the round's buffers; with records the serializer releases them.
+        if (round.bytes === 0) buffers.release();
         if (round.bytes > 0 || round.answerNow || performance.now() >= deadline || lifecycle.isStopping) return round.response;
         await waitForAny(round.watched, deadline - performance.now());
       }
@@ -64,7 +78,8 @@ interface FetchRound {
   watched: PartitionReplica[];
 }
 
-async function fetchOnce(manager: ReplicaManager, req: ReplicaFetchRequest__Output): Promise<FetchRound> {
+async function fetchOnce(manager: ReplicaManager, req: ReplicaFetchRequest__Output, buffers: FetchBuffers): Promise<FetchRound> {
+  const release = () => buffers.release();
   const round: FetchRound = { response: { topics: [] }, bytes: 0, answerNow: false, watched: [] };
   let budget = Math.max(0, req.maxBytes);
   for (const t of req.topics) {
@@ -103,9 +118,10 @@ async function fetchOnce(manager: ReplicaManager, req: ReplicaFetchRequest__Outp
       if (fetchOffset >= outcome.maxOffset || budget <= 0) continue;
       const limit = Math.min(p.partitionMaxBytes > 0 ? p.partitionMaxBytes : budget, budget);
       try {
-        const read = await log.read(fetchOffset, limit, { maxOffset: outcome.maxOffset, minOneBatch: round.bytes === 0 });
+        const read = await log.read(fetchOffset, limit, { maxOffset: outcome.maxOffset, minOneBatch: round.bytes === 0, buffers });
         if (read.records.length > 0) {
           result.recordBatches = read.records;
+          markReadBuffer(result, buffers.headroom, release);
           round.bytes += read.records.length;
           budget -= read.records.length;
         }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FETCH_RESPONSE_HEADROOM, FetchBufferPool, POOL_MAX_BUFFERS, POOLED_MAX_BYTES, POOLED_MIN_BYTES } from '../../../src/server/fetch-buffers.js';
+import { FETCH_RESPONSE_HEADROOM, FetchBufferPool, POOL_IDLE_MS, POOL_MAX_BUFFERS, POOLED_MAX_BYTES, POOLED_MIN_BYTES, REPLICA_POOLED_MIN_BYTES } from '../../../src/server/fetch-buffers.js';
 
 const MiB = 1024 * 1024;
 
@@ -69,5 +69,36 @@ describe('FetchBufferPool', () => {
     expect(pool.size).toBe(1);
     vi.advanceTimersByTime(500);
     expect(pool.size).toBe(0);
+  });
+
+  it('carves successive reads of one lease from the same pooled buffer while they fit', () => {
+    const pool = new FetchBufferPool();
+    const lease = pool.lease();
+    const a = lease.allocate(300 * 1024);
+    const b = lease.allocate(400 * 1024);
+    const c = lease.allocate(400 * 1024); // 1100 KiB: past the 1 MiB buffer, so a second one
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteOffset).toBe(a.byteOffset + a.length);
+    expect(c.buffer).not.toBe(a.buffer);
+    a.fill(1);
+    b.fill(2);
+    expect(a.every((x) => x === 1)).toBe(true); // regions never overlap
+    lease.release();
+    expect(pool.stats).toEqual({ allocated: 2, reused: 0 });
+    expect(pool.size).toBe(2);
+  });
+
+  it('pools small reads when made with a lower minimum (the leader\'s pool for follower fetches)', () => {
+    const pool = new FetchBufferPool(POOL_IDLE_MS, REPLICA_POOLED_MIN_BYTES);
+    const first = pool.lease();
+    const a = first.allocate(REPLICA_POOLED_MIN_BYTES);
+    first.allocate(REPLICA_POOLED_MIN_BYTES - 1); // carved from the same buffer
+    first.release();
+    const b = pool.lease().allocate(64 * 1024);
+    expect(b.buffer).toBe(a.buffer);
+    expect(pool.stats).toEqual({ allocated: 1, reused: 1 });
+    const small = pool.lease().allocate(REPLICA_POOLED_MIN_BYTES - 1);
+    expect(small.buffer).not.toBe(a.buffer); // below the minimum: Node's slab
+    expect(pool.stats).toEqual({ allocated: 1, reused: 1 });
   });
 });
