@@ -11,7 +11,7 @@ import type { FetchPartitionResult } from '../generated/ferry/v1/FetchPartitionR
 import type { FetchResponse } from '../generated/ferry/v1/FetchResponse.js';
 import { encodeTopicResults } from './topic-results-encoder.js';
 
-export { AFTER_SERIALIZE, READ_HEADROOM, afterSerializeHooks, markReadBuffer } from './topic-results-encoder.js';
+export { AFTER_SERIALIZE, ENCODE_ALLOCATE, READ_HEADROOM, afterSerializeHooks, markReadBuffer } from './topic-results-encoder.js';
 
 const TAG_RECORD_BATCHES = 0x32; // FetchPartitionResult.record_batches = 6, length-delimited
 

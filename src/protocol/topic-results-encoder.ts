@@ -13,8 +13,9 @@
  * (src/server/fetch-buffers.ts) and marks the partition result with READ_HEADROOM: when those
  * records are the message's last bytes (one partition with data, the last one in the response),
  * the headers are written into the headroom and the message *is* the read buffer, so the only copy
- * left is grpc-js's framing. Otherwise one buffer is allocated and the records copied once (as
- * protobufjs would).
+ * left is grpc-js's framing. Otherwise the records are copied once into one buffer (as protobufjs
+ * would), taken from the broker's read buffers when the partition was marked with an allocator
+ * (ENCODE_ALLOCATE: several partitions with data, e.g. a follower of many partitions), else fresh.
  *
  * The bytes are standard proto3 (fields in field-number order, zero values omitted), decoded by
  * any protobuf reader; the encoders' tests check them against protobufjs. A partition the caller
@@ -30,10 +31,16 @@ export const READ_HEADROOM: unique symbol = Symbol.for('ferry.v1.partitionResult
  * it, i.e. nothing reads its buffers any more (the broker then reuses them).
  */
 export const AFTER_SERIALIZE: unique symbol = Symbol.for('ferry.v1.partitionResult.afterSerialize');
+/**
+ * On a partition result: where the encoder may take the message buffer when it has to copy; the
+ * buffer must stay untouched until AFTER_SERIALIZE runs (the broker's lease of read buffers).
+ */
+export const ENCODE_ALLOCATE: unique symbol = Symbol.for('ferry.v1.partitionResult.encodeAllocate');
 
 interface Marked {
   [READ_HEADROOM]?: number;
   [AFTER_SERIALIZE]?: () => void;
+  [ENCODE_ALLOCATE]?: (bytes: number) => Buffer;
 }
 
 /** The fields of a partition result the encoder writes (int64s arrive as numbers, strings or Longs). */
@@ -50,9 +57,10 @@ export interface TopicResults<P extends PartitionFields> {
 }
 
 /** Marks a partition result read into a buffer of the broker's (non-enumerable: invisible to copies and comparisons). */
-export function markReadBuffer(result: object, headroom: number, afterSerialize: () => void): void {
+export function markReadBuffer(result: object, headroom: number, afterSerialize: () => void, allocate?: (bytes: number) => Buffer): void {
   Object.defineProperty(result, READ_HEADROOM, { value: headroom, configurable: true });
   Object.defineProperty(result, AFTER_SERIALIZE, { value: afterSerialize, configurable: true });
+  if (allocate) Object.defineProperty(result, ENCODE_ALLOCATE, { value: allocate, configurable: true });
 }
 
 /** The distinct after-serialize hooks of a response's partitions (usually one: one read per answer). */
@@ -109,6 +117,7 @@ export function encodeTopicResults<P extends PartitionFields>(response: TopicRes
   let dataPartitions = 0;
   let last: PartitionLayout | null = null;
   let lastHeadroom = 0;
+  let allocate: ((bytes: number) => Buffer) | undefined;
   for (const t of response.topics ?? []) {
     const name = t.topic ?? '';
     const nameBytes = Buffer.byteLength(name);
@@ -129,7 +138,10 @@ export function encodeTopicResults<P extends PartitionFields>(response: TopicRes
       };
       l.length =
         fieldSize(l.partition) + fieldSize(l.highWatermark) + fieldSize(l.logStartOffset) + fieldSize(l.logEndOffset) + (data ? lengthDelimitedSize(data.length) : 0);
-      if (data) dataPartitions++;
+      if (data) {
+        dataPartitions++;
+        allocate ??= (p as Marked)[ENCODE_ALLOCATE];
+      }
       partitions.push(l);
       last = l;
       lastHeadroom = (p as Marked)[READ_HEADROOM] ?? 0;
@@ -146,7 +158,7 @@ export function encodeTopicResults<P extends PartitionFields>(response: TopicRes
   if (tail && dataPartitions === 1 && headerBytes <= lastHeadroom) {
     out = Buffer.from(tail.buffer, tail.byteOffset - headerBytes, total);
   } else {
-    out = Buffer.allocUnsafe(total);
+    out = allocate ? allocate(total) : Buffer.allocUnsafe(total);
   }
   let pos = 0;
   for (const t of topics) {

@@ -80,6 +80,7 @@ interface FetchRound {
 
 async function fetchOnce(manager: ReplicaManager, req: ReplicaFetchRequest__Output, buffers: FetchBuffers): Promise<FetchRound> {
   const release = () => buffers.release();
+  const allocate = (bytes: number) => buffers.allocate(bytes);
   const round: FetchRound = { response: { topics: [] }, bytes: 0, answerNow: false, watched: [] };
   let budget = Math.max(0, req.maxBytes);
   for (const t of req.topics) {
@@ -121,7 +122,7 @@ async function fetchOnce(manager: ReplicaManager, req: ReplicaFetchRequest__Outp
         const read = await log.read(fetchOffset, limit, { maxOffset: outcome.maxOffset, minOneBatch: round.bytes === 0, buffers });
         if (read.records.length > 0) {
           result.recordBatches = read.records;
-          markReadBuffer(result, buffers.headroom, release);
+          markReadBuffer(result, buffers.headroom, release, allocate);
           round.bytes += read.records.length;
           budget -= read.records.length;
         }

@@ -21,8 +21,8 @@ function withHeadroom(bytes: Buffer, headroom: number): Buffer {
   return whole.subarray(headroom);
 }
 
-function readResult(p: ReplicaFetchPartitionResult, headroom: number, afterSerialize: () => void = () => {}): ReplicaFetchPartitionResult {
-  markReadBuffer(p, headroom, afterSerialize);
+function readResult(p: ReplicaFetchPartitionResult, headroom: number, afterSerialize: () => void = () => {}, allocate?: (bytes: number) => Buffer): ReplicaFetchPartitionResult {
+  markReadBuffer(p, headroom, afterSerialize, allocate);
   return p;
 }
 
@@ -91,6 +91,24 @@ describe('encodeReplicaFetchResponse', () => {
     expect(out3.buffer).not.toBe(first.buffer);
     expect(out3.equals(protobufjsEncode(r3))).toBe(true);
     expect(first.every((b) => b === 1)).toBe(true); // the source is never written to when copying
+  });
+
+  it('copies into the buffer the partitions were marked with when several carry records', () => {
+    const arena = Buffer.alloc(64 * 1024);
+    let used = 0;
+    const allocate = (bytes: number) => arena.subarray(used, (used += bytes));
+    const a = withHeadroom(records(3000, 1), 512);
+    const b = withHeadroom(records(2000, 2), 512);
+    const response: ReplicaFetchResponse = {
+      topics: [
+        { topic: 'a', partitions: [readResult({ partition: 0, highWatermark: 3, recordBatches: a }, 512, () => {}, allocate)] },
+        { topic: 'b', partitions: [readResult({ partition: 1, highWatermark: 4, recordBatches: b }, 512, () => {}, allocate)] },
+      ],
+    };
+    const out = encodeReplicaFetchResponse(response)!;
+    expect(out.buffer).toBe(arena.buffer);
+    expect(used).toBe(out.length);
+    expect(out.equals(protobufjsEncode(response))).toBe(true);
   });
 
   it('leaves errors, diverging epochs and non-number int64s to protobufjs', () => {
