@@ -26,6 +26,9 @@
  * Sequences are int32 and wrap to 0 after 2^31-1, as in Kafka.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
+import { addSequence } from '../protocol/record-batch.js';
+
+export { addSequence };
 
 /** Runs remembered per producer (Kafka: 5 batches, its max.in.flight limit for idempotence). */
 export const RUNS_RETAINED = 5;
@@ -62,10 +65,6 @@ interface ProducerEntry {
 }
 
 export type ProducerCheck = { duplicate: false } | { duplicate: true; baseOffset: number; lastOffset: number };
-
-export function addSequence(seq: number, n: number): number {
-  return (seq + n) % SEQ_MOD;
-}
 
 function seqDistance(from: number, to: number): number {
   return (((to - from) % SEQ_MOD) + SEQ_MOD) % SEQ_MOD;
