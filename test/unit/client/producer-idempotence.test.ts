@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, Ferry, type Producer } from '../../../src/client/index.js';
 import { readBatchHeader } from '../../../src/protocol/record-batch.js';
-import { startFakeCluster, type FakeCluster, type FakeClusterOptions } from './fake-cluster.js';
+import { startFakeCluster, statusError, type FakeCluster, type FakeClusterOptions } from './fake-cluster.js';
+import * as grpc from '@grpc/grpc-js';
 
 let cluster: FakeCluster | undefined;
 let ferry: Ferry | undefined;
@@ -98,6 +99,19 @@ describe('Producer: idempotent', () => {
     const perRequest = sentHeaders(cluster).map((r) => r.length);
     const at = perRequest.findIndex((n) => n > 1);
     expect(perRequest.slice(at + 1, at + 1 + perRequest[at]!)).toEqual(Array(perRequest[at]).fill(1));
+  });
+
+  it('InitProducerId: retriable failures are retried (on other brokers), then the batches go out', async () => {
+    const { cluster, ferry } = await setup({ onRequest: (_b, method, n) => (method === 'InitProducerId' && n <= 2 ? statusError(grpc.status.UNAVAILABLE, ErrorCode.BROKER_NOT_AVAILABLE) : undefined) });
+    const metas = await sendAll(producer(ferry), 20);
+    expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(new Set(sentHeaders(cluster).flat().map((h) => h.producerId)).size).toBe(1);
+  });
+
+  it('InitProducerId: a non-retriable failure fails the waiting sends with it', async () => {
+    const { cluster, ferry } = await setup({ onRequest: (_b, method) => (method === 'InitProducerId' ? statusError(grpc.status.UNIMPLEMENTED, null) : undefined) });
+    await expect(producer(ferry).send({ topic: 't', partition: 0, value: 'x' })).rejects.toMatchObject({ code: ErrorCode.INVALID_REQUEST });
+    expect(cluster.produceRequests).toEqual([]);
   });
 
   it('refuses acks other than all with INVALID_CONFIG', async () => {
