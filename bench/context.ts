@@ -39,6 +39,7 @@ export function workerConfigs(ctx: BenchContext, topic: string, opts: { stamp: b
     count,
     messageSize: o.messageSize,
     acks: o.acks,
+    ...(o.idempotent ? { idempotent: true } : {}),
     stamp: opts.stamp,
     outstandingMax,
     api: o.api,

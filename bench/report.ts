@@ -74,7 +74,7 @@ export function renderTable(report: BenchReport): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const o = report.options;
   const title =
-    `${report.workload}: ${o.count.toLocaleString('en-US')} x ${o.messageSize} B, ${o.partitions} partitions, acks=${o.acks === -1 ? 'all' : o.acks}, ` +
+    `${report.workload}: ${o.count.toLocaleString('en-US')} x ${o.messageSize} B, ${o.partitions} partitions, acks=${o.acks === -1 ? 'all' : o.acks}${o.idempotent ? ' idempotent' : ''}, ` +
     `${o.producers} producer process(es), flush.mode=${report.broker.flushMode}` +
     (o.rate !== undefined ? `, rate=${o.rate}/s` : '');
   const m = report.machine;

@@ -15,6 +15,7 @@ export interface WorkerConfig {
   count: number;
   messageSize: number;
   acks: 0 | 1 | -1;
+  idempotent?: boolean;
   batchSize?: number;
   lingerMs?: number;
   /** Stamp each value with its send time (e2e). */

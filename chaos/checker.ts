@@ -16,8 +16,12 @@
  *  - group: the committed offset of a partition, as FetchOffsets answered over time, moves backwards;
  *    a FetchOffsets invoked after a commit was acknowledged answers less than it; a record below an
  *    acknowledged commit was never delivered to any member; a commit past the final log end.
- * Counted, not violations: duplicated (a record stored more than once: the producer is not
- * idempotent, a retry after a lost answer stores it again), failed sends (outcome unknown).
+ *  - duplicated, when the run's producers were idempotent (the 'run' event says so): a record
+ *    stored more than once. Each record is sent once by the workload, so only a producer retry can
+ *    store it twice, which idempotence must prevent (the leader answers a re-sent batch with its
+ *    original offsets).
+ * Counted, not violations: duplicated when the producers were not idempotent (a retry after a lost
+ * answer stores the record again), failed sends (outcome unknown).
  */
 import type { HistoryEvent } from './history.js';
 
@@ -60,7 +64,7 @@ function seqOf(id: string): number {
 }
 
 /** Violation kinds (the prefix of each violation line). */
-export const VIOLATION_KINDS = ['incomplete', 'lost', 'misplaced', 'conflict', 'reordered', 'vanished', 'replica', 'group-backwards', 'group-lost-commit', 'group-past-end', 'group-undelivered'] as const;
+export const VIOLATION_KINDS = ['incomplete', 'lost', 'misplaced', 'conflict', 'reordered', 'duplicated', 'vanished', 'replica', 'group-backwards', 'group-lost-commit', 'group-past-end', 'group-undelivered'] as const;
 
 export interface CheckOptions {
   /**
@@ -112,7 +116,7 @@ export function check(events: readonly HistoryEvent[], opts: CheckOptions = {}):
   let duplicated = 0;
   for (const [id, w] of where) if (w.length > 1) {
     duplicated++;
-    void id;
+    if (run?.idempotent) report('duplicated', `${id} stored ${w.length} times (${w.map(([p, o]) => `${p}@${o}`).join(', ')}) by an idempotent producer`);
   }
 
   // Acknowledged records.

@@ -7,7 +7,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 export type HistoryEvent =
   /** Run parameters, first line. */
-  | { t: number; type: 'run'; seed: number; seconds: number; brokers: number; flushMode: string; faults: string[]; network: string; lazyfs: string; topic: string; partitions: number; group: string }
+  | { t: number; type: 'run'; seed: number; seconds: number; brokers: number; flushMode: string; faults: string[]; network: string; lazyfs: string; topic: string; partitions: number; group: string; idempotent?: boolean }
   /** A producer's send() invoked: `id` is unique in the run and is the record's value. */
   | { t: number; type: 'send'; producer: string; id: string; key: string | null }
   /** The send acknowledged (acks=all) at partition/offset. */

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     .option('--members <n>', 'consumer group members', parseInt10('members', 0), 2)
     .option('--partitions <n>', 'partitions of the workload topic', parseInt10('partitions', 1), 4)
     .option('--send-interval-ms <ms>', 'pause between two sends of one producer', parseInt10('send-interval-ms', 0), 10)
+    .addOption(new Option('--idempotence <on|off>', 'idempotent producers (on: a record stored twice is a violation; off: duplicates are only counted)').choices(['on', 'off']).default('on'))
     .option('--session-timeout-ms <ms>', 'broker.session.timeout.ms (pauses last longer)', parseInt10('session-timeout-ms', 100), 1800)
     .option('--results <dir>', 'where run directories go', join(REPO, 'chaos', 'results'))
     .option('--keep-logs', 'keep broker logs of passing runs too (failing runs always keep them)', false)
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
         members: opts.members as number,
         partitions: opts.partitions as number,
         sendIntervalMs: opts.sendIntervalMs as number,
+        idempotent: opts.idempotence === 'on',
         keepLogs: opts.keepLogs as boolean,
         keepData: opts.keepData as boolean,
         tolerate,

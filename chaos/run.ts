@@ -32,6 +32,8 @@ export interface RunOptions {
   members: number;
   partitions: number;
   sendIntervalMs: number;
+  /** Producers run idempotent (default); then the checker counts duplicates as violations. */
+  idempotent: boolean;
   keepLogs: boolean;
   keepData: boolean;
   /** Violation kinds of known bugs that do not fail the run (checker CheckOptions.tolerate). */
@@ -97,8 +99,8 @@ export async function chaosRun(o: RunOptions): Promise<RunOutcome> {
     await Promise.all(brokers.map((b) => b.start()));
     await until('every broker unfenced', () => brokers.every((b) => !b.fenced), 30_000);
     const bootstrap = brokers.map((b) => b.address);
-    h.add({ type: 'run', seed: o.seed, seconds: o.seconds, brokers: o.brokers, flushMode: o.flushMode, faults: o.faults, network: `${net.kind}: ${net.why}`, lazyfs: o.lazyfsWhy, topic, partitions: o.partitions, group });
-    workload = new Workload({ bootstrap, topic, partitions: o.partitions, group, producers: o.producers, members: o.members, sendIntervalMs: o.sendIntervalMs, window: 32 }, h);
+    h.add({ type: 'run', seed: o.seed, seconds: o.seconds, brokers: o.brokers, flushMode: o.flushMode, faults: o.faults, network: `${net.kind}: ${net.why}`, lazyfs: o.lazyfsWhy, topic, partitions: o.partitions, group, idempotent: o.idempotent });
+    workload = new Workload({ bootstrap, topic, partitions: o.partitions, group, producers: o.producers, members: o.members, sendIntervalMs: o.sendIntervalMs, window: 32, idempotent: o.idempotent }, h);
     await workload.createTopic(Math.min(3, o.brokers));
     const meta = new Ferry({ bootstrap, clientId: 'chaos-nemesis', requestTimeoutMs: 2_000, connectTimeoutMs: 1_000 });
     nemesis = new Nemesis(brokers, net, rng.fork(1), h, {

@@ -18,6 +18,8 @@ export interface WorkloadOptions {
   sendIntervalMs: number;
   /** Sends of one producer in flight at most (keyed producers: per partition). */
   window: number;
+  /** Idempotent producers (SDK option `idempotent`): a record stored twice is then a violation. */
+  idempotent: boolean;
 }
 
 function errText(err: unknown): string {
@@ -46,7 +48,7 @@ class ProducerLoop {
     private readonly h: HistoryWriter,
   ) {
     this.ferry = new Ferry({ bootstrap: o.bootstrap, clientId: name, requestTimeoutMs: 10_000, connectTimeoutMs: 2_000 });
-    this.producer = this.ferry.producer({ acks: 'all', lingerMs: 1, requestTimeoutMs: 5_000, deliveryTimeoutMs: 30_000 });
+    this.producer = this.ferry.producer({ acks: 'all', idempotent: o.idempotent, lingerMs: 1, requestTimeoutMs: 5_000, deliveryTimeoutMs: 30_000 });
   }
 
   start(): void {

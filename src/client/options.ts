@@ -81,6 +81,7 @@ export interface ResolvedProducerOptions {
   bufferMemory: number;
   maxRequestSize: number;
   partitioner: PartitionerName;
+  idempotent: boolean;
 }
 
 export function resolveProducerOptions(o: ProducerOptions, defaultRequestTimeoutMs: number): ResolvedProducerOptions {
@@ -100,7 +101,14 @@ export function resolveProducerOptions(o: ProducerOptions, defaultRequestTimeout
   const maxRequestSize = int('maxRequestSize', o.maxRequestSize, MiB, 1024, 2 ** 31 - 1);
   const bufferMemory = int('bufferMemory', o.bufferMemory, 32 * MiB, 1024);
   if (bufferMemory < batchSize) throw invalid('bufferMemory', bufferMemory, `>= batchSize (${batchSize})`);
+  const idempotent = bool('idempotent', o.idempotent, false);
+  // As Kafka: with acks 0 or 1 an acknowledged batch can vanish in a leader change, leaving a gap in
+  // the sequence that every later batch would trip over (OUT_OF_ORDER_SEQUENCE_NUMBER).
+  if (idempotent && acksRaw !== -1 && acksRaw !== 'all') {
+    throw new FerryError(ErrorCode.INVALID_CONFIG, `invalid acks=${JSON.stringify(acksRaw)}: an idempotent producer needs acks 'all' (-1)`);
+  }
   return {
+    idempotent,
     acks: acksRaw === 'all' ? -1 : acksRaw,
     batchSize,
     lingerMs,

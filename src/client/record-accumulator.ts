@@ -39,6 +39,15 @@ export class ProducerBatch {
   lastError: Error | null = null;
   /** The buffer the batch was built in (recyclable once the batch is acknowledged). */
   buffer: Buffer;
+  /** Idempotence (idempotence.ts): set when first drained, kept across retries; -1 = not numbered. */
+  producerId = -1;
+  producerEpoch = -1;
+  baseSequence = -1;
+  /**
+   * Resend in a request of its own: the broker refused this batch's request as a mix of batches it
+   * already had and new ones (DUPLICATE_SEQUENCE_NUMBER); alone, each is one or the other.
+   */
+  sendAlone = false;
   private builder: RecordBatchBuilder | null;
 
   constructor(
@@ -231,7 +240,7 @@ export class RecordAccumulator {
         this.partitioner.onBatchClosed(q.topic, q.partition, q.numPartitions);
       }
       const size = b.bytes!.length;
-      if (taken.length > 0 && bytes + size > maxBytes) break;
+      if (taken.length > 0 && (bytes + size > maxBytes || b.sendAlone || taken[0]!.sendAlone)) break;
       q.batches.shift();
       taken.push(b);
       bytes += size;

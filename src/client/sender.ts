@@ -22,6 +22,12 @@
  * frees the in-flight slot. A retried batch may have been written already (a timeout hides the
  * outcome): without idempotence, retries can duplicate, never reorder.
  *
+ * Idempotence (`idempotent`, idempotence.ts): nothing is sent until the producer has an id; each
+ * batch is numbered when first drained and keeps its numbers on retries, so the leader stores a
+ * re-sent batch once. DUPLICATE_SEQUENCE_NUMBER (the leader had some of a request's batches but not
+ * all, e.g. after a leader change that replicated only part of them) resends each batch alone at
+ * once. A numbered batch that fails for good makes the producer bump its epoch (KIP-360).
+ *
  * No per-record timers: one timer, armed for the earliest linger or backoff deadline.
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
@@ -35,6 +41,7 @@ import { fromResponseError, isConnectionError, isRetriableForClient, needsMetada
 import type { PartitionQueue, ProducerBatch, RecordAccumulator } from './record-accumulator.js';
 import { LeaderWatch } from './leader-watch.js';
 import { backoffMs } from './retry.js';
+import { ProducerIdentity } from './idempotence.js';
 
 export interface SenderOptions {
   /** 0, 1 or -1. */
@@ -47,6 +54,7 @@ export interface SenderOptions {
   retryBackoffMaxMs: number;
   deliveryTimeoutMs: number;
   maxRequestSize: number;
+  idempotent: boolean;
 }
 
 interface InFlightEntry {
@@ -63,6 +71,8 @@ export class Sender {
   private readonly timer = new DeadlineTimer(() => this.run());
   private closed = false;
   private readonly leaderWatch: LeaderWatch;
+  /** Idempotence: producer id, epoch and sequences; null when not idempotent. */
+  readonly identity: ProducerIdentity | null;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -72,6 +82,7 @@ export class Sender {
     private readonly onProgress: () => void,
   ) {
     this.leaderWatch = new LeaderWatch(ctx, Math.max(20, Math.min(options.retryBackoffMs, 100)), () => this.wake());
+    this.identity = options.idempotent ? new ProducerIdentity(ctx) : null;
   }
 
   /** Called after each append; `closedFull` = a batch filled up and can go now. */
@@ -107,9 +118,15 @@ export class Sender {
     const expired = this.acc.expire(now, this.options.deliveryTimeoutMs);
     if (expired.length > 0) {
       for (const b of expired) {
-        b.fail(expiredError(b, now));
+        const err = expiredError(b, now);
+        b.fail(err);
+        if (b.producerId >= 0) this.identity?.onUnresolved(b, err);
       }
       this.onProgress();
+    }
+    if (this.identity && !this.identity.hasId) {
+      if (this.acc.hasUnsent()) this.initProducerId();
+      return;
     }
     const { ready, lingering, nextReadyInMs } = this.acc.ready(now, this.flushing > 0);
     const byAddress = new Map<string, PartitionQueue[]>();
@@ -144,6 +161,27 @@ export class Sender {
     if (nextReadyInMs !== Infinity) this.arm(nextReadyInMs);
   }
 
+  /**
+   * Idempotence: gets the producer id, then runs a send pass. A retriable failure (no broker
+   * reachable...) tries again after the backoff while batches wait (they still expire at
+   * deliveryTimeoutMs); any other fails every unsent batch with it (e.g. a broker without the RPC).
+   */
+  private initProducerId(): void {
+    this.identity!.ensureId().then(
+      () => this.wake(),
+      (err: unknown) => {
+        const ferry = toFerryError(err);
+        this.ctx.logger.warn({ code: ferry.code, err: ferry.message }, 'InitProducerId failed');
+        if (ferry.retriable) {
+          this.arm(this.options.retryBackoffMs);
+          return;
+        }
+        for (const b of this.acc.abortAll()) b.fail(ferry);
+        this.onProgress();
+      },
+    );
+  }
+
   /** Packs `queues` into requests of at most maxRequestSize bytes, while in-flight slots remain. */
   private sendTo(address: string, queues: PartitionQueue[]): void {
     let i = 0;
@@ -156,6 +194,7 @@ export class Sender {
         const q = queues[i++]!;
         const batches = this.acc.drain(q, this.options.maxRequestSize - bytes);
         for (const b of batches) {
+          this.identity?.assign(b);
           b.attempts++;
           bytes += b.bytes!.length;
         }
@@ -247,6 +286,12 @@ export class Sender {
 
   private retryOrFail({ q, batches }: InFlightEntry, err: FerryError): void {
     const now = Date.now();
+    if (err.code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER && batches.length > 1) {
+      for (const b of batches) b.sendAlone = true;
+      this.ctx.logger.debug({ topic: q.topic, partition: q.partition, batches: batches.length }, 'resending batches one per request');
+      this.acc.reenqueue(q, batches, now);
+      return;
+    }
     const retriable = isRetriableForClient(err);
     const retry: ProducerBatch[] = [];
     const failed: ProducerBatch[] = [];
@@ -259,7 +304,11 @@ export class Sender {
     }
     if (failed.length > 0) {
       // Out of time rather than out of luck: the same error as a batch that expired while queued.
-      for (const b of failed) b.fail(expired.has(b) ? expiredError(b, now) : err);
+      for (const b of failed) {
+        const failure = expired.has(b) ? expiredError(b, now) : err;
+        b.fail(failure);
+        if (b.producerId >= 0) this.identity?.onUnresolved(b, failure);
+      }
       this.ctx.logger.debug({ topic: q.topic, partition: q.partition, code: err.code, batches: failed.length }, 'produce failed');
     }
     // release() frees memory of failed batches and unmutes; retried ones stay charged.

@@ -75,6 +75,14 @@ export interface ProducerOptions {
   /** Largest Produce request, bytes (max.request.size); batches of one broker are packed up to it. Default 1 MiB. */
   maxRequestSize?: number;
   partitioner?: PartitionerName;
+  /**
+   * Idempotence (enable.idempotence, Kafka KIP-98): the producer gets a producer id from the cluster
+   * and numbers each partition's records, so a batch re-sent after a lost answer or a leader change
+   * is stored once (the broker answers with the original offsets). Needs acks 'all'/-1 (other acks
+   * are refused with INVALID_CONFIG). Default false: Kafka defaults it to true since 3.0; Ferry will
+   * once it has run in the chaos campaign for a while (see docs/ARCHITECTURE.md, "Idempotent producer").
+   */
+  idempotent?: boolean;
 }
 
 export interface ProducerRecord {

@@ -29,6 +29,9 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'log.cleaner.backoff.ms', type: 'long', default: 15_000, min: 100, doc: 'how often the log cleaner looks for compacted partitions to clean' },
   { name: 'log.cleaner.dedupe.buffer.size', type: 'long', default: 128 * MIB, min: MIB, doc: 'memory for the cleaner\'s key → latest-offset map; a larger dirty section is cleaned in parts' },
   { name: 'log.retention.check.interval.ms', type: 'long', default: 300_000, min: 100, doc: 'how often retention runs' },
+  // Idempotent producers (storage/producer-state.ts): how long a partition remembers a producer id
+  // after its last batch, and so how far back the state is rebuilt from the log at first use.
+  { name: 'producer.id.expiration.ms', type: 'long', default: 24 * 60 * 60 * 1000, min: 1000, doc: 'an idempotent producer unseen this long on a partition is forgotten there (its next batch is accepted as from a new producer); also bounds the log scanned to rebuild producer state' },
   // Consumer groups (src/coordinator). The session timeout defaults to 10 s, not Kafka's 45 s: a dead
   // consumer's partitions move after this long, and on a single node with server-side assignment
   // there is no long JoinGroup round to protect; clients that need more ask for it per member.

@@ -128,6 +128,24 @@ export function stampBatch(buf: Buffer, pos: number, baseOffset: number, leaderE
   buf.writeInt32BE(leaderEpoch, pos + OFFSET_PARTITION_LEADER_EPOCH);
 }
 
+const SEQUENCE_MOD = 2 ** 31;
+
+/** `seq + n` on the int32 sequence space, wrapping to 0 after 2^31-1 as Kafka does. */
+export function addSequence(seq: number, n: number): number {
+  return (seq + n) % SEQUENCE_MOD;
+}
+
+/**
+ * Idempotent producer: writes producerId, producerEpoch and baseSequence into a built batch (the
+ * sequence is only known when the batch is first sent) and re-computes the CRC, which covers them.
+ */
+export function setProducerState(buf: Buffer, pos: number, producerId: number, producerEpoch: number, baseSequence: number): void {
+  writeInt64(buf, pos + OFFSET_PRODUCER_ID, producerId);
+  buf.writeInt16BE(producerEpoch, pos + OFFSET_PRODUCER_EPOCH);
+  buf.writeInt32BE(baseSequence, pos + OFFSET_BASE_SEQUENCE);
+  buf.writeUInt32BE(computeBatchCrc(buf, pos, batchSizeAt(buf, pos)), pos + OFFSET_CRC);
+}
+
 /** For LogAppendTime topics: sets the timestamp type bit and maxTimestamp, then re-computes the CRC. */
 export function stampLogAppendTime(buf: Buffer, pos: number, nowMs: number): void {
   const size = batchSizeAt(buf, pos);

@@ -27,6 +27,7 @@ import { initialClusterId, quorumSettings } from './cluster/quorum-config.js';
 import { BrokerLifecycle } from './lifecycle.js';
 import { metadataService, type ClusterMetadataView } from './metadata-service.js';
 import { produceService } from './produce-service.js';
+import { BlockProducerIds, BrokerEpochProducerIds } from './producer-ids.js';
 import { TopicManager } from './topic-manager.js';
 
 /** Services reported by gRPC health checking ('' = the broker as a whole). */
@@ -94,7 +95,9 @@ export class Broker {
       let boundPort = config.port;
       const identity = () => ({ clusterId: claim.clusterId, nodeId: config.nodeId, host: config.advertisedHost, port: config.int('advertised.port') || boundPort });
       const clusterView = cluster ? clusterViewOf(cluster) : null;
-      server.addService(v1.ProduceService.service, produceService(topics, config, lifecycle, logger));
+      const c = cluster;
+      const producerIds = c ? new BrokerEpochProducerIds(() => c.brokerEpoch) : new BlockProducerIds(config.dataDir);
+      server.addService(v1.ProduceService.service, produceService(topics, config, lifecycle, logger, producerIds));
       server.addService(v1.FetchService.service, fetchService(topics, config, lifecycle, logger));
       server.addService(v1.MetadataService.service, metadataService(topics, identity, clusterView, lifecycle, logger));
       server.addService(v1.AdminService.service, adminService(topics, () => config.nodeId, lifecycle, logger));

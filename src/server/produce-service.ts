@@ -27,14 +27,23 @@ import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
 import { ProduceAdmission } from './produce-admission.js';
 import { unary } from './unary.js';
+import type { ProducerIdSource } from './producer-ids.js';
+import type { InitProducerIdRequest__Output } from '../generated/ferry/v1/InitProducerIdRequest.js';
+import type { InitProducerIdResponse } from '../generated/ferry/v1/InitProducerIdResponse.js';
 
 /** acks=all waits at most this long when the request gives no timeout_ms. */
 const DEFAULT_PRODUCE_TIMEOUT_MS = 30_000;
 
-export function produceService(topics: TopicManager, config: BrokerConfig, lifecycle: BrokerLifecycle, logger: Logger): ProduceServiceHandlers {
+export function produceService(topics: TopicManager, config: BrokerConfig, lifecycle: BrokerLifecycle, logger: Logger, producerIds: ProducerIdSource): ProduceServiceHandlers {
   const timeoutCap = config.int('produce.timeout.ms.limit');
   const admission = new ProduceAdmission(config, logger);
   return {
+    InitProducerId: unary<InitProducerIdRequest__Output, InitProducerIdResponse>(logger, 'InitProducerId', async () => {
+      lifecycle.checkAcceptingRequests();
+      const producerId = await producerIds.next();
+      logger.debug({ producerId }, 'producer id handed out');
+      return { producerId, producerEpoch: 0 };
+    }),
     Produce: unary<ProduceRequest__Output, ProduceResponse>(logger, 'Produce', async (req, call) => {
       lifecycle.checkAcceptingRequests();
       const acks = req.acks;

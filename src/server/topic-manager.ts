@@ -76,6 +76,7 @@ export class TopicManager {
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
       cleanerBackoffMs: config.int('log.cleaner.backoff.ms'),
       cleanerDedupeBufferBytes: config.int('log.cleaner.dedupe.buffer.size'),
+      producerIdExpirationMs: config.int('producer.id.expiration.ms'),
     });
     const manager = new TopicManager(config, registry, logs, logger, cluster);
     if (registry) await manager.reconcile(registry);

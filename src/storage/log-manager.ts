@@ -40,6 +40,8 @@ export interface LogManagerOptions extends StorageResourceLimits {
   cleanerBackoffMs?: number;
   /** log.cleaner.dedupe.buffer.size: bound on the cleaner's key map, bytes (default 128 MiB). */
   cleanerDedupeBufferBytes?: number;
+  /** producer.id.expiration.ms (default: PartitionLog's, 1 day). */
+  producerIdExpirationMs?: number;
 }
 
 export class LogManager {
@@ -210,6 +212,7 @@ export class LogManager {
       logger: this.logger,
       resources: this.resources,
       ownFlushTimer: false,
+      ...(this.opts.producerIdExpirationMs !== undefined ? { producerIdExpirationMs: this.opts.producerIdExpirationMs } : {}),
     });
     let parts = this.logs.get(topic);
     if (!parts) this.logs.set(topic, (parts = new Map()));

@@ -40,6 +40,8 @@ import { SerialExecutor } from '../util/serial-executor.js';
 import { installSwapped, promoteCleanedToSwap } from './segment-swap.js';
 import { StorageResources } from './storage-resources.js';
 import { checkFollowerBatches } from './follower-batches.js';
+import { ProducerStateManager } from './producer-state.js';
+import { appendedProducerBatches, hasProducerIds, producerBatchMetas } from './producer-batches.js';
 
 /** Scans never trust a batch length above this (or max.message.bytes if larger). */
 export const SCAN_BATCH_BYTES_MAX = 64 * 1024 * 1024;
@@ -62,7 +64,13 @@ export interface PartitionLogOptions {
   resources?: StorageResources;
   /** flush.mode=interval: run a private timer (default) or leave it to a scheduler calling maybeFlush. */
   ownFlushTimer?: boolean;
+  /** producer.id.expiration.ms: idempotent producers unseen this long are forgotten (default 1 day). */
+  producerIdExpirationMs?: number;
 }
+
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
+/** How often leader appends sweep expired producers out of the state. */
+const PRODUCER_EXPIRY_CHECK_MS = 60_000;
 
 export interface AppendResult {
   baseOffset: number;
@@ -113,6 +121,15 @@ export class PartitionLog extends EventEmitter {
   private offline: FerryError | null = null;
   /** Replication owns the HW (see replicateHighWatermark). */
   private replicated = false;
+  /**
+   * Idempotent-producer state (producer-state.ts); null until the first append that needs it, and
+   * again after a truncation: it is then rebuilt from the batch headers of the log itself, so it
+   * always describes exactly what the log holds. Logs no idempotent producer writes to never pay
+   * for the scan. Followers keep a loaded state current from what they append.
+   */
+  private producers: ProducerStateManager | null = null;
+  private readonly producerIdExpirationMs: number;
+  private lastProducerExpiryMs = Date.now();
 
   private constructor(opts: PartitionLogOptions, resources: StorageResources, loaded: Awaited<ReturnType<typeof loadPartition>>, checkpoints: PartitionLog['checkpoints']) {
     super();
@@ -125,6 +142,7 @@ export class PartitionLog extends EventEmitter {
     this.resources = resources;
     this.checkpoints = checkpoints;
     this.ownFlushTimer = opts.ownFlushTimer ?? true;
+    this.producerIdExpirationMs = opts.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
     this.segments = loaded.segments;
     this.epochs = loaded.epochs;
     this.lso = loaded.logStartOffset;
@@ -220,6 +238,15 @@ export class PartitionLog extends EventEmitter {
         }
       }
       const now = Date.now();
+      // Idempotence: checked and recorded on this queue, so check + append are atomic per partition.
+      const producers = hasProducerIds(batches, validated) ? await this.producerState(now) : null;
+      if (producers) {
+        const checked = producers.check(producerBatchMetas(batches, validated));
+        if (checked.duplicate) {
+          // Already in the log: the original offsets, nothing appended (the acks wait still applies).
+          return { baseOffset: checked.baseOffset, lastOffset: checked.lastOffset, logAppendTimeMs: -1, logStartOffset: this.lso };
+        }
+      }
       const baseOffset = this.leo;
       const lastOffset = baseOffset + validated.offsetCount - 1;
       await this.maybeRoll(batches.length, validated.batches.length, lastOffset, now);
@@ -233,6 +260,7 @@ export class PartitionLog extends EventEmitter {
       assert(next === lastOffset + 1, 'validated offsetCount disagrees with the batches');
       if (this.epochs.assign(leaderEpoch, baseOffset)) await this.epochs.persist();
       this.write(batches, now, lastOffset);
+      this.recordProducers(batches);
       return { baseOffset, lastOffset, logAppendTimeMs: logAppendTime ? now : -1, logStartOffset: this.lso };
     });
     return this.config.flushMode === 'always' ? append.then((r) => this.commit.waitFor(r.lastOffset + 1).then(() => r)) : append;
@@ -250,6 +278,7 @@ export class PartitionLog extends EventEmitter {
       await this.maybeRoll(batches.length, info.batchCount, info.lastOffset, now);
       if (epochChanged) await this.epochs.persist();
       this.write(batches, now, info.lastOffset);
+      this.recordProducers(batches);
       return { baseOffset: info.firstOffset, lastOffset: info.lastOffset, logAppendTimeMs: -1, logStartOffset: this.lso };
     });
     return this.config.flushMode === 'always' ? append.then((r) => this.commit.waitFor(r.lastOffset + 1).then(() => r)) : append;
@@ -314,6 +343,7 @@ export class PartitionLog extends EventEmitter {
         return;
       }
       this.truncations++;
+      this.producers = null; // rebuilt from what remains when next needed
       try {
         await this.truncateSegments(offset);
       } catch (err) {
@@ -341,6 +371,7 @@ export class PartitionLog extends EventEmitter {
       this.checkWritable();
       assert(Number.isSafeInteger(offset) && offset >= 0, `bad restart offset ${offset}`);
       this.truncations++;
+      this.producers = null;
       const old = this.segments;
       try {
         for (const seg of old) await seg.deleteFiles();
@@ -513,6 +544,45 @@ export class PartitionLog extends EventEmitter {
   }
 
   // ---- internals (called on the queue) ----
+
+  /**
+   * The producer state, rebuilt from the log if not loaded: the batch headers of every segment that
+   * may hold batches from the last producer.id.expiration.ms (segments whose newest timestamp is
+   * older are skipped: their producers would have expired anyway), the active one always.
+   */
+  private async producerState(nowMs: number): Promise<ProducerStateManager> {
+    if (this.producers) {
+      if (nowMs - this.lastProducerExpiryMs >= PRODUCER_EXPIRY_CHECK_MS) {
+        this.lastProducerExpiryMs = nowMs;
+        this.producers.expire(nowMs, this.producerIdExpirationMs);
+      }
+      return this.producers;
+    }
+    const started = Date.now();
+    const state = new ProducerStateManager();
+    const oldest = nowMs - this.producerIdExpirationMs;
+    let scanned = 0;
+    for (const seg of this.segments) {
+      if (seg !== this.activeSegment && seg.maxTimestamp >= 0 && seg.maxTimestamp < oldest) continue;
+      scanned++;
+      const scan = await seg.scanBatchHeaders((buf, off) => {
+        for (const b of appendedProducerBatches(buf.subarray(off), true)) state.update(b);
+        return true;
+      });
+      if (scan.reason !== 'end') throw new FerryError(ErrorCode.STORAGE_ERROR, `${seg.logPath}: bad batch at ${scan.position} while loading producer state`);
+    }
+    state.expire(nowMs, this.producerIdExpirationMs);
+    this.producers = state;
+    this.lastProducerExpiryMs = nowMs;
+    this.logger.info({ topic: this.topic, partition: this.partition, segments: scanned, producers: state.producerCount, ms: Date.now() - started }, 'producer state loaded from the log');
+    return state;
+  }
+
+  /** Keeps a loaded producer state current after an append (leader or follower). */
+  private recordProducers(batches: Buffer): void {
+    if (!this.producers) return;
+    for (const b of appendedProducerBatches(batches, false)) this.producers.update(b);
+  }
 
   private checkWritable(): void {
     assert(this.queue.inTask, 'log mutation outside the partition queue');

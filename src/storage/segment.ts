@@ -391,6 +391,14 @@ export class Segment {
     return this.withReadFd((fd) => scanBatches(fd, 0, this.sizeBytes, { wholeBatch: true, maxBatchBytes: this.opts.maxBatchBytes }, visit));
   }
 
+  /**
+   * Visits the header of every batch of the file in order (producer state rebuild). Only the first
+   * BATCH_HEADER_BYTES at `off` are guaranteed to be in `buf`, which is reused between batches.
+   */
+  scanBatchHeaders(visit: (buf: Buffer, off: number, position: number, size: number) => boolean): Promise<ScanResult> {
+    return this.scanHeaders(0, this.sizeBytes, visit);
+  }
+
   /** The first batch whose maxTimestamp ≥ `timestampMs`, via the time index; null if none. */
   async findByTimestamp(timestampMs: number): Promise<{ baseOffset: number; maxTimestamp: number } | null> {
     if (this.st.maxTs < timestampMs) return null;

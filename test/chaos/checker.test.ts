@@ -43,10 +43,25 @@ describe('chaos checker', () => {
     expect(r.violations.some((v) => v.startsWith('lost: p1-1'))).toBe(true);
   });
 
-  it('counts a record stored twice as duplicated, not as a violation', () => {
+  it('counts a record stored twice as duplicated, not as a violation, when the producers were not idempotent', () => {
     const r = check([...base(), final(['p1-1', 'p1-2', 'p1-2'])]);
     expect(r.ok).toBe(true);
     expect(r.duplicated).toBe(1);
+    const explicit = check([{ ...RUN, idempotent: false } as HistoryEvent, ...base().slice(1), final(['p1-1', 'p1-2', 'p1-2'])]);
+    expect(explicit.ok).toBe(true);
+  });
+
+  it('a record stored twice by idempotent producers is a violation (duplicated)', () => {
+    const idem = (ids: Array<string | null>) => check([{ ...RUN, idempotent: true } as HistoryEvent, ...base().slice(1), final(ids)]);
+    const r = idem(['p1-1', 'p1-2', 'p1-2']);
+    expect(r.ok).toBe(false);
+    expect(r.duplicated).toBe(1);
+    expect(r.violations).toEqual(['duplicated: p1-2 stored 2 times (0@1, 0@2) by an idempotent producer']);
+    expect(idem(['p1-1', 'p1-2']).ok).toBe(true);
+    // tolerable like any other kind
+    const tolerated = check([{ ...RUN, idempotent: true } as HistoryEvent, ...base().slice(1), final(['p1-1', 'p1-2', 'p1-2'])], { tolerate: ['duplicated'] });
+    expect(tolerated.ok).toBe(true);
+    expect(tolerated.known.length).toBe(1);
   });
 
   it('finds acknowledged offsets out of send order, unless a duplicate explains them', () => {

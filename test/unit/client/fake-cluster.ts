@@ -16,7 +16,10 @@ import { iterateBatches, stampBatch } from '../../../src/protocol/record-batch.j
 import { decodeBatch, type DecodedRecord } from '../../../src/protocol/record-decoder.js';
 import type { FetchRequest__Output } from '../../../src/generated/ferry/v1/FetchRequest.js';
 import type { ProduceRequest__Output } from '../../../src/generated/ferry/v1/ProduceRequest.js';
-import type { ErrorCode, WireError } from '../../../src/protocol/errors.js';
+import { FerryError, type ErrorCode, type WireError } from '../../../src/protocol/errors.js';
+import { ProducerStateManager } from '../../../src/storage/producer-state.js';
+import { appendedProducerBatches, producerBatchMetas } from '../../../src/storage/producer-batches.js';
+import { validateBatches } from '../../../src/protocol/record-batch.js';
 
 type Handler = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => void;
 
@@ -39,6 +42,11 @@ export interface FakeClusterOptions {
   onFetch?: (c: PartitionCall) => Partial<WireError> | undefined;
   /** Per request, any service: a gRPC error to fail the whole call with (see `statusError`). */
   onRequest?: (broker: number, method: string, n: number) => grpc.ServiceError | undefined;
+  /**
+   * After a leader appended: true = the answer is "lost" (REQUEST_TIMED_OUT, retriable) although
+   * the records are in the log, as when a connection drops after the write.
+   */
+  loseAnswer?: (c: PartitionCall) => boolean;
   /** Admin CreateTopics per topic: an error to answer with instead of creating it. */
   onCreateTopic?: (broker: number, name: string, attempt: number) => Partial<WireError> | undefined;
 }
@@ -46,6 +54,8 @@ export interface FakeClusterOptions {
 interface Log {
   batches: Buffer[];
   end: number;
+  /** The broker's idempotence checks (the real module), shared by every "broker" like the log. */
+  producers: ProducerStateManager;
 }
 
 export interface FakeCluster {
@@ -90,6 +100,7 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
   const logs = new Map<string, Log>();
   const attempts = new Map<string, number>();
   const requestCounts = new Map<string, number>();
+  let nextProducerId = 1000;
   const cluster: FakeCluster = {
     address: (id) => `127.0.0.1:${ports.get(id)}`,
     bootstrap: '',
@@ -121,7 +132,7 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
   }
   function log(t: string, p: number): Log {
     let l = logs.get(key(t, p));
-    if (!l) logs.set(key(t, p), (l = { batches: [], end: 0 }));
+    if (!l) logs.set(key(t, p), (l = { batches: [], end: 0, producers: new ProducerStateManager() }));
     return l;
   }
   /** An error for a partition this broker cannot serve, or undefined. */
@@ -170,6 +181,9 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
         }),
       },
       Produce: {
+        InitProducerId: guarded(id, 'InitProducerId', (_call, cb) => {
+          cb(null, { producerId: nextProducerId++, producerEpoch: 0 });
+        }),
         Produce: guarded(id, 'Produce', (call, cb) => {
           const req = call.request as ProduceRequest__Output;
           cluster.produceRequests.push({ broker: id, req });
@@ -180,14 +194,33 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
               const err = leadershipError(id, t.topic, p.partition) ?? injected(opts.onProduce?.({ broker: id, topic: t.topic, partition: p.partition, attempt }));
               if (err) return { partition: p.partition, error: err, baseOffset: -1 };
               const l = log(t.topic, p.partition);
-              const base = l.end;
-              for (const { pos, size } of iterateBatches(Buffer.from(p.recordBatch))) {
-                const batch = Buffer.from(p.recordBatch.subarray(pos, pos + size));
-                stampBatch(batch, 0, l.end, cluster.leader(t.topic, p.partition).leaderEpoch);
-                l.end += batch.readInt32BE(57);
-                l.batches.push(batch);
+              const bytes = Buffer.from(p.recordBatch);
+              let checked;
+              try {
+                checked = l.producers.check(producerBatchMetas(bytes, validateBatches(bytes, { maxBatchBytes: 1 << 30 })));
+              } catch (e) {
+                const fe = e as FerryError;
+                return { partition: p.partition, error: wire({ code: fe.code, message: fe.message }), baseOffset: -1 };
               }
-              return { partition: p.partition, baseOffset: base, lastOffset: l.end - 1, logAppendTimeMs: -1, logStartOffset: 0 };
+              let base = l.end;
+              let last = l.end - 1;
+              if (checked.duplicate) {
+                base = checked.baseOffset;
+                last = checked.lastOffset;
+              } else {
+                for (const { pos, size } of iterateBatches(bytes)) {
+                  const batch = Buffer.from(bytes.subarray(pos, pos + size));
+                  stampBatch(batch, 0, l.end, cluster.leader(t.topic, p.partition).leaderEpoch);
+                  l.end += batch.readInt32BE(57);
+                  l.batches.push(batch);
+                  for (const pb of appendedProducerBatches(batch, true)) l.producers.update(pb);
+                }
+                last = l.end - 1;
+              }
+              if (opts.loseAnswer?.({ broker: id, topic: t.topic, partition: p.partition, attempt })) {
+                return { partition: p.partition, error: wire({ code: 'REQUEST_TIMED_OUT', retriable: true }), baseOffset: -1 };
+              }
+              return { partition: p.partition, baseOffset: base, lastOffset: last, logAppendTimeMs: -1, logStartOffset: 0 };
             }),
           }));
           cb(null, { topics });

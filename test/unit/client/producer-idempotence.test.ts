@@ -1,0 +1,122 @@
+/**
+ * The idempotent producer against the fake cluster, whose "brokers" run the real producer-state
+ * checks over a shared log: lost answers and leader moves never duplicate, sequence errors bump the
+ * epoch (KIP-360), and a refused mix of old and new batches is resent one batch per request.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, Ferry, type Producer } from '../../../src/client/index.js';
+import { readBatchHeader } from '../../../src/protocol/record-batch.js';
+import { startFakeCluster, statusError, type FakeCluster, type FakeClusterOptions } from './fake-cluster.js';
+import * as grpc from '@grpc/grpc-js';
+
+let cluster: FakeCluster | undefined;
+let ferry: Ferry | undefined;
+
+afterEach(async () => {
+  await ferry?.close();
+  await cluster?.close();
+  ferry = cluster = undefined;
+});
+
+async function setup(opts: Partial<FakeClusterOptions> = {}) {
+  cluster = await startFakeCluster({ brokers: 3, topics: { t: 1 }, ...opts });
+  ferry = new Ferry({ bootstrap: cluster.bootstrap, retry: { retries: 3, initialRetryTimeMs: 10, maxRetryTimeMs: 50 }, metadataRefreshBackoffMs: 10 });
+  return { cluster, ferry };
+}
+
+function producer(f: Ferry, extra = {}): Producer {
+  return f.producer({ idempotent: true, lingerMs: 0, batchSize: 128, retryBackoffMs: 5, retryBackoffMaxMs: 20, ...extra });
+}
+
+async function sendAll(p: Producer, n: number, during: (i: number) => void | Promise<void> = () => {}) {
+  const sends = [];
+  for (let i = 0; i < n; i++) {
+    await during(i);
+    sends.push(p.send({ topic: 't', partition: 0, value: `m${i}` }));
+    if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2));
+  }
+  return Promise.all(sends);
+}
+
+/** Headers of the batches the producer sent for t-0, per request. */
+function sentHeaders(c: FakeCluster) {
+  return c.produceRequests.map(({ req }) => {
+    const bytes = req.topics[0]!.partitions[0]!.recordBatch;
+    const out = [];
+    for (let pos = 0; pos < bytes.length; pos += 12 + bytes.readInt32BE(pos + 8)) out.push(readBatchHeader(bytes, pos));
+    return out;
+  });
+}
+
+describe('Producer: idempotent', () => {
+  it('a batch whose answer was lost is stored once and resolves with its original offsets', async () => {
+    const { cluster, ferry } = await setup({ loseAnswer: (c) => c.attempt % 3 === 1 });
+    const metas = await sendAll(producer(ferry), 300);
+    expect(cluster.records('t', 0).map((r) => r.value!.toString())).toEqual(Array.from({ length: 300 }, (_, i) => `m${i}`));
+    expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    const headers = sentHeaders(cluster).flat();
+    expect(new Set(headers.map((h) => h.producerId))).toEqual(new Set([1000]));
+    expect(headers.every((h) => h.producerEpoch === 0)).toBe(true);
+  });
+
+  it('survives leader moves with lost answers: exactly once, in order', async () => {
+    const { cluster, ferry } = await setup({ loseAnswer: (c) => c.attempt % 4 === 2 });
+    const metas = await sendAll(producer(ferry), 400, (i) => {
+      if (i % 50 === 25) cluster.moveLeader('t', 0, 1 + (Math.floor(i / 50) % 3));
+    });
+    expect(cluster.records('t', 0).map((r) => r.value!.toString())).toEqual(Array.from({ length: 400 }, (_, i) => `m${i}`));
+    expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: 400 }, (_, i) => i));
+  });
+
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER fails the batch and bumps the epoch; later sends start at sequence 0', async () => {
+    const { cluster, ferry } = await setup({ onProduce: (c) => (c.attempt === 2 ? { code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER } : undefined) });
+    const p = producer(ferry);
+    await p.send({ topic: 't', partition: 0, value: 'a' });
+    await expect(p.send({ topic: 't', partition: 0, value: 'b' })).rejects.toMatchObject({ code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER });
+    await p.send({ topic: 't', partition: 0, value: 'c' });
+    const headers = sentHeaders(cluster).flat();
+    expect(headers.map((h) => [h.producerEpoch, h.baseSequence])).toEqual([[0, 0], [0, 1], [1, 0]]);
+    expect(cluster.records('t', 0).map((r) => r.value!.toString())).toEqual(['a', 'c']);
+  });
+
+  it('DUPLICATE_SEQUENCE_NUMBER resends the batches of the request one per request', async () => {
+    let refused = false;
+    const { cluster, ferry } = await setup({
+      onProduce: (c) => {
+        const last = cluster!.produceRequests.at(-1)!.req.topics[0]!.partitions[0]!.recordBatch;
+        const batches = 12 + last.readInt32BE(8) < last.length;
+        if (!refused && batches) {
+          refused = true;
+          return { code: ErrorCode.DUPLICATE_SEQUENCE_NUMBER };
+        }
+        return undefined;
+      },
+    });
+    const p = producer(ferry, { lingerMs: 20 });
+    const metas = await Promise.all(Array.from({ length: 30 }, (_, i) => p.send({ topic: 't', partition: 0, value: `m${i}-${'x'.repeat(40)}` })));
+    expect(refused).toBe(true);
+    expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    const perRequest = sentHeaders(cluster).map((r) => r.length);
+    const at = perRequest.findIndex((n) => n > 1);
+    expect(perRequest.slice(at + 1, at + 1 + perRequest[at]!)).toEqual(Array(perRequest[at]).fill(1));
+  });
+
+  it('InitProducerId: retriable failures are retried (on other brokers), then the batches go out', async () => {
+    const { cluster, ferry } = await setup({ onRequest: (_b, method, n) => (method === 'InitProducerId' && n <= 2 ? statusError(grpc.status.UNAVAILABLE, ErrorCode.BROKER_NOT_AVAILABLE) : undefined) });
+    const metas = await sendAll(producer(ferry), 20);
+    expect(metas.map((m) => m.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(new Set(sentHeaders(cluster).flat().map((h) => h.producerId)).size).toBe(1);
+  });
+
+  it('InitProducerId: a non-retriable failure fails the waiting sends with it', async () => {
+    const { cluster, ferry } = await setup({ onRequest: (_b, method) => (method === 'InitProducerId' ? statusError(grpc.status.UNIMPLEMENTED, null) : undefined) });
+    await expect(producer(ferry).send({ topic: 't', partition: 0, value: 'x' })).rejects.toMatchObject({ code: ErrorCode.INVALID_REQUEST });
+    expect(cluster.produceRequests).toEqual([]);
+  });
+
+  it('refuses acks other than all with INVALID_CONFIG', async () => {
+    const { ferry } = await setup();
+    expect(() => ferry.producer({ idempotent: true, acks: 0 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_CONFIG }));
+    expect(() => ferry.producer({ idempotent: true, acks: 'all' })).not.toThrow();
+  });
+});
