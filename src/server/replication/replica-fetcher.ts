@@ -22,6 +22,9 @@ import type { PartitionReplica } from './partition-replica.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { ReplicationSettings } from './replication-settings.js';
 
+/** Upper bound of a follower connection's HTTP/2 receive window (the SDK uses the same for fetches). */
+const REPLICA_FLOW_CONTROL_WINDOW_BYTES = 64 * 1024 * 1024;
+
 export interface ReplicaFetcherOptions {
   leaderId: number;
   address: string;
@@ -48,8 +51,13 @@ export class ReplicaFetcher {
 
   constructor(private readonly options: ReplicaFetcherOptions) {
     const v1 = loadFerryProto().proto.ferry.v1;
+    const maxResponseBytes = options.settings.fetchResponseMaxBytes + 2 * options.settings.fetchMaxBytes + 1024 * 1024;
     this.client = new v1.ReplicaService(options.address, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': options.settings.fetchResponseMaxBytes + 2 * options.settings.fetchMaxBytes + 1024 * 1024,
+      'grpc.max_receive_message_length': maxResponseBytes,
+      // HTTP/2 receive window: with grpc-js's 64 KiB default a 1 MiB answer crawled through ~16
+      // WINDOW_UPDATE round trips, which capped RF 3 replication at ~45 MB/s per partition (1 KiB
+      // acks=all produce: 43.6k msgs/s). Answers are bounded by maxResponseBytes anyway.
+      'grpc-node.flow_control_window': Math.min(maxResponseBytes, REPLICA_FLOW_CONTROL_WINDOW_BYTES),
     }) as unknown as ReplicaServiceClient;
   }
 
