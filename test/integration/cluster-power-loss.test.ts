@@ -33,22 +33,28 @@ describe('whole-cluster crash, 3 broker processes', () => {
     await waitForReplicas(c, ['rf3', 'rf1', '__consumer_offsets']);
     const before = { rf3: await produceAll(f, 'rf3', PARTITIONS, 200, 'before'), rf1: await produceAll(f, 'rf1', PARTITIONS, 200, 'before') };
 
+    const epochsBefore = new Map<string, number>();
+    for (const topic of ['rf3', 'rf1']) for (const p of await describeOn(c, 1, topic)) epochsBefore.set(`${topic}-${p.partition}`, p.leaderEpoch);
     await Promise.all(c.brokers.map((b) => b.kill('SIGKILL')));
     const marks = c.brokers.map((b) => b.logs.length);
     const restartAt = Date.now();
     await Promise.all(c.brokers.map((b) => b.restart()));
     c.brokers.forEach((b, i) => expect(b.logs.slice(marks[i]).some((l) => l.msg === 'no clean-shutdown record: registering as recovering')).toBe(true));
 
-    // Every partition of both topics gets a leader and, for RF 3, its followers back in the ISR.
+    // Right after the restart every broker's image is the pre-crash one (full ISRs, old leaders), so
+    // first wait for the recovery elections, then for leaders at the new epochs with full ISRs.
+    const recoveredPartitions = () => new Set(c.brokers.flatMap((b) => b.logs.slice(marks[c.idOf(b) - 1])
+      .filter((l) => l.msg === 'controller: every replica had restarted uncleanly; elected the most complete replica (recovery election)' && (l.topic === 'rf3' || l.topic === 'rf1'))
+      .map((l) => `${l.topic as string}-${l.partition as number}`)));
+    await until('a recovery election for every partition', () => recoveredPartitions().size === 2 * PARTITIONS, 30_000, 200);
     for (const topic of ['rf3', 'rf1']) {
-      await until(`${topic}: every partition led again`, async () => {
+      await until(`${topic}: every partition led again at a new epoch, full ISR`, async () => {
         const parts = await describeOn(c, 1, topic).catch(() => []);
-        return parts.length === PARTITIONS && parts.every((p) => p.leaderId >= 0 && p.isr.length === p.replicas.length) ? parts : undefined;
+        const ok = parts.length === PARTITIONS && parts.every((p) => p.leaderId >= 0 && p.isr.length === p.replicas.length && p.leaderEpoch > epochsBefore.get(`${topic}-${p.partition}`)!);
+        return ok ? parts : undefined;
       }, 30_000, 200);
     }
     console.log(`[whole-cluster crash] every partition led, full ISR, ${Date.now() - restartAt} ms after the restart began`);
-    const recovered = c.brokers.flatMap((b) => b.logs.filter((l) => l.msg === 'controller: every replica had restarted uncleanly; elected the most complete replica (recovery election)' && (l.topic === 'rf3' || l.topic === 'rf1')));
-    expect(new Set(recovered.map((l) => `${l.topic as string}-${l.partition as number}`)).size).toBe(2 * PARTITIONS);
     expect(lastLog(c.broker(1).logs, 'previous shutdown was clean', restartAt)).toBeUndefined();
 
     // Writes work again (acks=all on RF 3 needs the followers back), and nothing acknowledged is gone.
