@@ -15,6 +15,7 @@ import type { ProtoGrpcType as GroupProto } from '../generated/group.js';
 import type { ProtoGrpcType as MetadataProto } from '../generated/metadata.js';
 import type { ProtoGrpcType as ProduceProto } from '../generated/produce.js';
 import { encodeFetchResponse } from './fetch-response-encoder.js';
+import { malformedRequest } from './malformed-request.js';
 import { encodeProduceRequest, withConcatenatedParts } from './produce-request-encoder.js';
 import { encodeReplicaFetchResponse } from './replica-fetch-response-encoder.js';
 import { afterSerializeHooks, type PartitionFields, type TopicResults } from './topic-results-encoder.js';
@@ -62,6 +63,7 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
     shipPreEncodedResponses(packageDefinition, 'ferry.v1.FetchService', ['Fetch', 'Consume'], encodeFetchResponse);
     shipPreEncodedResponses(packageDefinition, 'ferry.v1.ReplicaService', ['ReplicaFetch'], encodeReplicaFetchResponse);
     encodeProduceRequestsByHand(packageDefinition);
+    markMalformedRequests(packageDefinition);
     const proto = grpc.loadPackageDefinition(packageDefinition) as unknown as FerryProto;
     cached = { packageDefinition, proto };
   }
@@ -105,4 +107,27 @@ function encodeProduceRequestsByHand(packageDefinition: protoLoader.PackageDefin
   const def = (packageDefinition['ferry.v1.ProduceService'] as protoLoader.ServiceDefinition).Produce!;
   const serialize = def.requestSerialize;
   def.requestSerialize = (value: ProduceRequest): Buffer => encodeProduceRequest(value) ?? serialize(withConcatenatedParts(value));
+}
+
+/**
+ * The broker's request deserializers hand an undecodable request to its handler as a marker
+ * (malformed-request.ts) instead of throwing, so the answer is a typed INVALID_REQUEST rather than
+ * grpc-js's bare INTERNAL. Only services whose handlers check the marker (unary.ts and the Consume
+ * stream); the Raft stream between quorum members keeps grpc-js's own handling.
+ */
+function markMalformedRequests(packageDefinition: protoLoader.PackageDefinition): void {
+  for (const [name, service] of Object.entries(packageDefinition)) {
+    if (!name.startsWith('ferry.v1.') || !name.endsWith('Service') || name === 'ferry.v1.RaftService') continue;
+    for (const def of Object.values(service as protoLoader.ServiceDefinition)) {
+      if (def.requestStream) continue;
+      const deserialize = def.requestDeserialize;
+      def.requestDeserialize = (bytes: Buffer) => {
+        try {
+          return deserialize(bytes);
+        } catch (err) {
+          return malformedRequest(err);
+        }
+      };
+    }
+  }
 }

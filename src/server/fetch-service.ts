@@ -22,6 +22,7 @@ import type { ListOffsetsRequest__Output } from '../generated/ferry/v1/ListOffse
 import type { ListOffsetsResponse } from '../generated/ferry/v1/ListOffsetsResponse.js';
 import { ErrorCode, FerryError, toWireError } from '../protocol/errors.js';
 import { asFerryError, toServiceError } from './grpc-errors.js';
+import { rejectMalformed } from '../protocol/malformed-request.js';
 import { waitForHighWatermark } from './hw-waiter.js';
 import type { BrokerLifecycle } from './lifecycle.js';
 import { readPartitions, type PartitionFetchOutcome, type PartitionFetchSpec } from './partition-reader.js';
@@ -61,6 +62,7 @@ export function fetchService(topics: TopicManager, config: BrokerConfig, lifecyc
   };
 
   const consume = async (call: grpc.ServerWritableStream<ConsumeRequest__Output, FetchResponse>): Promise<void> => {
+    rejectMalformed(call.request);
     lifecycle.checkAcceptingRequests();
     const req = call.request;
     const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, brokerMaxBytes) : Math.min(brokerMaxBytes, 4 * 1024 * 1024);
@@ -90,7 +92,7 @@ export function fetchService(topics: TopicManager, config: BrokerConfig, lifecyc
       specs = nextSpecs;
     }
     if (!cancelled.signal.aborted) {
-      if (lifecycle.isStopping) call.destroy(toServiceError(new FerryError(ErrorCode.SHUTTING_DOWN, 'broker is shutting down')) as grpc.ServiceError);
+      if (lifecycle.isStopping) call.emit('error', toServiceError(new FerryError(ErrorCode.SHUTTING_DOWN, 'broker is shutting down')));
       else call.end();
     }
   };
@@ -100,7 +102,9 @@ export function fetchService(topics: TopicManager, config: BrokerConfig, lifecyc
     Consume: (call) => {
       consume(call).catch((err: unknown) => {
         if (!(err instanceof FerryError)) logger.error({ err }, 'consume stream failed');
-        call.destroy(toServiceError(asFerryError(err)) as grpc.ServiceError);
+        // grpc-js sends a streaming call's status from _final: 'error' ends the stream with this
+        // status, whereas destroy() skips _final and the client never hears back.
+        call.emit('error', toServiceError(asFerryError(err)));
       });
     },
     ListOffsets: unary<ListOffsetsRequest__Output, ListOffsetsResponse>(logger, 'ListOffsets', async (req) => {

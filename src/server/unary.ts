@@ -6,6 +6,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { FerryError } from '../protocol/errors.js';
+import { rejectMalformed } from '../protocol/malformed-request.js';
 import { asFerryError, toServiceError } from './grpc-errors.js';
 
 export function unary<Req, Res>(
@@ -16,6 +17,7 @@ export function unary<Req, Res>(
   return (call, callback) => {
     let promise: Promise<Res>;
     try {
+      rejectMalformed(call.request);
       promise = handler(call.request, call);
     } catch (err) {
       promise = Promise.reject(err);

@@ -187,6 +187,32 @@ describe('broker API', () => {
     await expect(startBroker({ dataDir: broker.dataDir })).rejects.toThrow(/in use by another broker/);
   });
 
+  it('bytes that do not decode as the request message get a typed INVALID_REQUEST, not a bare INTERNAL', async () => {
+    const client = new grpc.Client(broker.bootstrap, grpc.credentials.createInsecure());
+    try {
+      // Field 1 (topics) as a length-delimited field claiming 100 bytes that are not there.
+      const garbage = Buffer.from([0x0a, 0x64, 0x01, 0x02]);
+      const unaryErr = await new Promise<grpc.ServiceError>((resolve, reject) => {
+        client.makeUnaryRequest('/ferry.v1.ProduceService/Produce', (b: Buffer) => b, (b: Buffer) => b, garbage, (err) => (err ? resolve(err) : reject(new Error('answered'))));
+      });
+      expect(unaryErr.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(errorCodeOf(unaryErr)).toBe('INVALID_REQUEST');
+      expect(unaryErr.details).toMatch(/malformed request/);
+      const streamErr = await new Promise<grpc.ServiceError>((resolve, reject) => {
+        const stream = client.makeServerStreamRequest('/ferry.v1.FetchService/Consume', (b: Buffer) => b, (b: Buffer) => b, garbage);
+        stream.on('data', () => reject(new Error('streamed data')));
+        stream.on('error', resolve);
+        stream.on('end', () => reject(new Error('ended without an error')));
+      });
+      expect(streamErr.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(errorCodeOf(streamErr)).toBe('INVALID_REQUEST');
+    } finally {
+      client.close();
+    }
+    // The broker is still serving.
+    expect(await rpc.call('metadata', 'Metadata', { topics: [] })).toBeTruthy();
+  });
+
   it('whole-request errors carry the typed code in metadata', async () => {
     const err = await rpc.call('produce', 'Produce', { acks: 5, topics: [] }).catch((e) => e);
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
