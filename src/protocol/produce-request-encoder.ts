@@ -16,7 +16,7 @@
  */
 import type { PartitionProduceData } from '../generated/ferry/v1/PartitionProduceData.js';
 import type { ProduceRequest } from '../generated/ferry/v1/ProduceRequest.js';
-import { fieldSize, lengthDelimitedSize, writeIntField, writeVarint } from './proto-wire.js';
+import { fieldSize, lengthDelimitedSize, writeIntField, writeLengthPrefix, writeStringField } from './proto-wire.js';
 
 /** On a PartitionProduceData: its record_batch as consecutive parts (whole batches), not yet concatenated. */
 export const RECORD_BATCH_PARTS: unique symbol = Symbol.for('ferry.v1.PartitionProduceData.recordBatchParts');
@@ -78,20 +78,13 @@ export function encodeProduceRequest(request: ProduceRequest): Buffer | null {
   let pos = writeIntField(out, 0, TAG_ACKS, acks);
   pos = writeIntField(out, pos, TAG_TIMEOUT_MS, timeoutMs);
   for (const t of topics) {
-    out[pos++] = TAG_TOPICS;
-    pos = writeVarint(out, pos, t.length);
-    if (t.nameBytes > 0) {
-      out[pos++] = TAG_TOPIC;
-      pos = writeVarint(out, pos, t.nameBytes);
-      pos += out.write(t.name, pos, 'utf8');
-    }
+    pos = writeLengthPrefix(out, pos, TAG_TOPICS, t.length);
+    if (t.nameBytes > 0) pos = writeStringField(out, pos, TAG_TOPIC, t.name, t.nameBytes);
     for (const p of t.partitions) {
-      out[pos++] = TAG_PARTITIONS;
-      pos = writeVarint(out, pos, p.length);
+      pos = writeLengthPrefix(out, pos, TAG_PARTITIONS, p.length);
       pos = writeIntField(out, pos, TAG_PARTITION, p.partition);
       if (p.dataBytes > 0) {
-        out[pos++] = TAG_RECORD_BATCH;
-        pos = writeVarint(out, pos, p.dataBytes);
+        pos = writeLengthPrefix(out, pos, TAG_RECORD_BATCH, p.dataBytes);
         for (const part of p.parts) pos += part.copy(out, pos);
       }
     }

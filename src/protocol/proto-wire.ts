@@ -1,5 +1,5 @@
 /**
- * Protobuf wire-format helpers for the hand-written encoders (fetch-response-encoder.ts,
+ * Protobuf wire-format helpers for the hand-written encoders (topic-results-encoder.ts,
  * produce-request-encoder.ts): varints of int32/int64 fields held as JS numbers (negative ones as
  * ten-byte two's complement, as protobuf encodes them), single-byte tags (field numbers below 16).
  */
@@ -49,4 +49,16 @@ export function writeIntField(buf: Buffer, pos: number, tag: number, n: number):
 /** Size of a length-delimited field of `length` bytes (tag + length + bytes). */
 export function lengthDelimitedSize(length: number): number {
   return 1 + varintSize(length) + length;
+}
+
+/** Writes the key and length of a length-delimited field; its `length` bytes go at the returned position. */
+export function writeLengthPrefix(buf: Buffer, pos: number, tag: number, length: number): number {
+  buf[pos++] = tag;
+  return writeVarint(buf, pos, length);
+}
+
+/** Writes a string field whose UTF-8 length (`bytes`, known from sizing) is not 0. */
+export function writeStringField(buf: Buffer, pos: number, tag: number, value: string, bytes: number): number {
+  pos = writeLengthPrefix(buf, pos, tag, bytes);
+  return pos + buf.write(value, pos, 'utf8');
 }

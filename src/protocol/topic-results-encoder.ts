@@ -22,7 +22,7 @@
  * says is not plain (an error, decoded records, a diverging epoch) makes the whole response go to
  * protobufjs (encodeTopicResults returns null).
  */
-import { fieldSize, lengthDelimitedSize, writeIntField, writeVarint } from './proto-wire.js';
+import { fieldSize, lengthDelimitedSize, writeIntField, writeLengthPrefix, writeStringField } from './proto-wire.js';
 
 /** On a partition result: free bytes in front of its `recordBatches`, in the same buffer. */
 export const READ_HEADROOM: unique symbol = Symbol.for('ferry.v1.partitionResult.readHeadroom');
@@ -162,23 +162,16 @@ export function encodeTopicResults<P extends PartitionFields>(response: TopicRes
   }
   let pos = 0;
   for (const t of topics) {
-    out[pos++] = TAG_TOPICS;
-    pos = writeVarint(out, pos, t.length);
-    if (t.nameBytes > 0) {
-      out[pos++] = TAG_TOPIC;
-      pos = writeVarint(out, pos, t.nameBytes);
-      pos += out.write(t.name, pos, 'utf8');
-    }
+    pos = writeLengthPrefix(out, pos, TAG_TOPICS, t.length);
+    if (t.nameBytes > 0) pos = writeStringField(out, pos, TAG_TOPIC, t.name, t.nameBytes);
     for (const p of t.partitions) {
-      out[pos++] = TAG_PARTITIONS;
-      pos = writeVarint(out, pos, p.length);
+      pos = writeLengthPrefix(out, pos, TAG_PARTITIONS, p.length);
       pos = writeIntField(out, pos, TAG_PARTITION, p.partition);
       pos = writeIntField(out, pos, TAG_HIGH_WATERMARK, p.highWatermark);
       pos = writeIntField(out, pos, TAG_LOG_START_OFFSET, p.logStartOffset);
       pos = writeIntField(out, pos, TAG_LOG_END_OFFSET, p.logEndOffset);
       if (p.data) {
-        out[pos++] = recordBatchesTag;
-        pos = writeVarint(out, pos, p.data.length);
+        pos = writeLengthPrefix(out, pos, recordBatchesTag, p.data.length);
         // In place (zero-copy case) the records are already here.
         if (p.data.buffer !== out.buffer || p.data.byteOffset !== out.byteOffset + pos) p.data.copy(out, pos);
         pos += p.data.length;

@@ -8,6 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { Ferry } from '../../src/client/index.js';
 import { startBroker, type BrokerHandle, type LogLine } from './broker.js';
 import { errorCodeOf, rawClients, type RawClients } from './grpc.js';
 
@@ -109,6 +111,28 @@ export async function startCluster(size = 3, config: Record<string, string> = {}
 }
 
 /** The broker's own view of its fencing, from its latest lifecycle log line. */
+/**
+ * For test files that start a cluster in each test: returns `setUp(config, size)`, which starts one
+ * (FAST_CLUSTER_CONFIG plus `config`) with an SDK client, and installs an afterEach that prints the
+ * cluster's logs when the test failed (or DUMP_CLUSTER_LOGS is set), then closes both.
+ */
+export function clusterPerTest(): (config?: Record<string, string>, size?: number) => Promise<{ cluster: ClusterHandle; ferry: Ferry }> {
+  let cluster: ClusterHandle | undefined;
+  let ferry: Ferry | undefined;
+  afterEach(async (ctx) => {
+    if (cluster && (ctx.task.result?.state === 'fail' || process.env.DUMP_CLUSTER_LOGS)) console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
+    await ferry?.close();
+    ferry = undefined;
+    await cluster?.cleanup();
+    cluster = undefined;
+  });
+  return async (config = {}, size = 3) => {
+    cluster = await startCluster(size, { ...FAST_CLUSTER_CONFIG, ...config });
+    ferry = new Ferry({ bootstrap: cluster.bootstrap, requestTimeoutMs: 5_000 });
+    return { cluster, ferry };
+  };
+}
+
 export function lastFenceState(logs: readonly LogLine[]): 'fenced' | 'unfenced' | 'unknown' {
   for (let i = logs.length - 1; i >= 0; i--) {
     const msg = logs[i]!.msg;

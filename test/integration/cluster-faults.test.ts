@@ -2,31 +2,13 @@
 // the active controller, SIGTERM (controlled shutdown) of a partition leader under acks=all load,
 // and a restart after a clean shutdown; plus the regression test of a bug these tests found (acks=all
 // stalled on the partitions a broker followed once it had shut down cleanly).
-import { afterEach, describe, expect, it } from 'vitest';
-import { Ferry } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
 import { checkAcked, firstAckSentAfter, produceAll, readAll, startLoad } from '../helpers/acked-log.js';
-import {
-  activeControllerId, describeOn, dumpClusterLogs, FAST_CLUSTER_CONFIG, lastLog, logTime, rawProduce, startCluster, until, waitForPartition, waitForReplicas,
-  type ClusterHandle,
-} from '../helpers/cluster.js';
+import { activeControllerId, clusterPerTest, describeOn, lastLog, logTime, rawProduce, until, waitForPartition, waitForReplicas } from '../helpers/cluster.js';
 import type { LogLine } from '../helpers/broker.js';
 
-let cluster: ClusterHandle | undefined;
-let ferry: Ferry | undefined;
+const setUp = clusterPerTest();
 
-afterEach(async (ctx) => {
-  if (cluster && (ctx.task.result?.state === 'fail' || process.env.DUMP_CLUSTER_LOGS)) console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
-  await ferry?.close();
-  ferry = undefined;
-  await cluster?.cleanup();
-  cluster = undefined;
-});
-
-async function setUp(config: Record<string, string> = {}): Promise<{ cluster: ClusterHandle; ferry: Ferry }> {
-  cluster = await startCluster(3, { ...FAST_CLUSTER_CONFIG, ...config });
-  ferry = new Ferry({ bootstrap: cluster.bootstrap, requestTimeoutMs: 5_000 });
-  return { cluster, ferry };
-}
 
 /** Index of the first line at or after `from` with message `msg` matching `match`, or -1. */
 function indexOf(logs: readonly LogLine[], msg: string, from = 0, match: (l: LogLine) => boolean = () => true): number {

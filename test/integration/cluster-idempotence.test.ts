@@ -2,22 +2,13 @@
 // batch re-sent to the new leader after the old one was SIGKILLed is a duplicate there (the state
 // comes from the replicated log); an idempotent SDK producer under acks=all load while the
 // partition leader is SIGKILLed stores every value exactly once.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ferry } from '../../src/client/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-builder.js';
 import { checkAcked, firstAckSentAfter, readAll, startLoad } from '../helpers/acked-log.js';
-import { dumpClusterLogs, FAST_CLUSTER_CONFIG, startCluster, until, type ClusterHandle } from '../helpers/cluster.js';
+import { clusterPerTest, until } from '../helpers/cluster.js';
 
-let cluster: ClusterHandle | undefined;
-let ferry: Ferry | undefined;
-
-afterEach(async (ctx) => {
-  if (cluster && (ctx.task.result?.state === 'fail' || process.env.DUMP_CLUSTER_LOGS)) console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
-  await ferry?.close();
-  ferry = undefined;
-  await cluster?.cleanup();
-  cluster = undefined;
-});
+const setUp = clusterPerTest();
 
 async function leaderOf(f: Ferry, topic: string, partition: number): Promise<{ leaderId: number; leaderEpoch: number }> {
   const p = (await f.admin().metadata([topic])).topics[0]!.partitions[partition]!;
@@ -26,9 +17,7 @@ async function leaderOf(f: Ferry, topic: string, partition: number): Promise<{ l
 
 describe('idempotent producer, real cluster', () => {
   it('a batch re-sent to the new leader after a SIGKILL of the old one is stored once', async () => {
-    cluster = await startCluster(3, FAST_CLUSTER_CONFIG);
-    ferry = new Ferry({ bootstrap: cluster.bootstrap, requestTimeoutMs: 5_000 });
-    const c = cluster;
+    const { cluster: c, ferry } = await setUp();
     const topic = 'idem-resend';
     await ferry.admin().createTopics([{ name: topic, partitions: 1, replicationFactor: 3 }]);
     const ids = await Promise.all([1, 2, 3, 1, 2, 3].map(async (id) => Number((await c.raw(id).call('produce', 'InitProducerId', {})).producerId)));
@@ -49,7 +38,7 @@ describe('idempotent producer, real cluster', () => {
     expect(Number(first.baseOffset)).toBe(0);
     await c.broker(before.leaderId).kill('SIGKILL');
     const after = await until('a new leader', async () => {
-      const l = await leaderOf(ferry!, topic, 0).catch(() => undefined);
+      const l = await leaderOf(ferry, topic, 0).catch(() => undefined);
       return l && l.leaderId !== before.leaderId && l.leaderId >= 0 ? l : undefined;
     });
     // The same bytes again, to the new leader: the original offsets, nothing appended.
@@ -65,8 +54,7 @@ describe('idempotent producer, real cluster', () => {
   }, 90_000);
 
   it('SIGKILL of a partition leader under idempotent acks=all load: every value stored exactly once', async () => {
-    cluster = await startCluster(3, FAST_CLUSTER_CONFIG);
-    ferry = new Ferry({ bootstrap: cluster.bootstrap, requestTimeoutMs: 5_000 });
+    const { cluster, ferry } = await setUp();
     const topic = 'idem-kill-leader';
     await ferry.admin().createTopics([{ name: topic, partitions: 3, replicationFactor: 3 }]);
     const before = await leaderOf(ferry, topic, 0);

@@ -3,28 +3,17 @@
 // and leaves every ISR and ELR — before the recovery election, every partition stayed offline for
 // good. Now the controller elects the most complete replica once all replicas have reported their
 // logs, and with flush.mode=always nothing acknowledged is lost (RF 3 and RF 1 topics alike).
-import { afterEach, describe, expect, it } from 'vitest';
-import { Ferry } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
 import { checkAcked, produceAll, readAll } from '../helpers/acked-log.js';
-import { describeOn, dumpClusterLogs, FAST_CLUSTER_CONFIG, lastLog, startCluster, until, waitForReplicas, type ClusterHandle } from '../helpers/cluster.js';
+import { clusterPerTest, describeOn, lastLog, until, waitForReplicas } from '../helpers/cluster.js';
 
-let cluster: ClusterHandle | undefined;
-let ferry: Ferry | undefined;
-
-afterEach(async (ctx) => {
-  if (cluster && (ctx.task.result?.state === 'fail' || process.env.DUMP_CLUSTER_LOGS)) console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
-  await ferry?.close();
-  ferry = undefined;
-  await cluster?.cleanup();
-  cluster = undefined;
-});
+const setUp = clusterPerTest();
 
 const PARTITIONS = 3;
 
 describe('whole-cluster crash, 3 broker processes', () => {
   it('SIGKILL of every broker at once: all partitions lead again after the restart; no acknowledged record lost', async () => {
-    const c = (cluster = await startCluster(3, { ...FAST_CLUSTER_CONFIG, 'flush.mode': 'always' }));
-    const f = (ferry = new Ferry({ bootstrap: c.bootstrap, requestTimeoutMs: 5_000 }));
+    const { cluster: c, ferry: f } = await setUp({ 'flush.mode': 'always' });
     const admin = f.admin();
     await admin.createTopics([
       { name: 'rf3', partitions: PARTITIONS, replicationFactor: 3 },

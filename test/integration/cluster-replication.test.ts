@@ -1,30 +1,12 @@
 // Replicated data path against three real broker processes (issue 4, item 6): RF 3 round trip
 // through the SDK, SIGKILL of a partition leader under acks=all load, loss of a follower, loss of
 // two brokers (NOT_ENOUGH_REPLICAS) and their return.
-import { afterEach, describe, expect, it } from 'vitest';
-import { Ferry } from '../../src/client/index.js';
+import { describe, expect, it } from 'vitest';
 import { checkAcked, firstAckSentAfter, readAll, startLoad, type Acked } from '../helpers/acked-log.js';
-import {
-  describeOn, dumpClusterLogs, FAST_CLUSTER_CONFIG, rawProduce, rawProduceWhenLeading, startCluster, until, waitForPartition,
-  type ClusterHandle,
-} from '../helpers/cluster.js';
+import { clusterPerTest, describeOn, rawProduce, rawProduceWhenLeading, until, waitForPartition } from '../helpers/cluster.js';
 
-let cluster: ClusterHandle | undefined;
-let ferry: Ferry | undefined;
+const setUp = clusterPerTest();
 
-afterEach(async (ctx) => {
-  if (cluster && (ctx.task.result?.state === 'fail' || process.env.DUMP_CLUSTER_LOGS)) console.log(`cluster logs: ${dumpClusterLogs(cluster, ctx.task.name)}`);
-  await ferry?.close();
-  ferry = undefined;
-  await cluster?.cleanup();
-  cluster = undefined;
-});
-
-async function setUp(): Promise<{ cluster: ClusterHandle; ferry: Ferry }> {
-  cluster = await startCluster(3, FAST_CLUSTER_CONFIG);
-  ferry = new Ferry({ bootstrap: cluster.bootstrap, requestTimeoutMs: 5_000 });
-  return { cluster, ferry };
-}
 
 describe('replicated data path, real broker processes', () => {
   it('RF 3: acks=all round trip through the SDK; describe shows leader, 3 replicas, 3 in sync, leader epoch', async () => {
@@ -169,8 +151,7 @@ describe('replicated data path, real broker processes', () => {
     // With 3 brokers that are all controller-quorum voters, two dead brokers are a lost quorum: no
     // controller can fence them, so the ISR cannot shrink (see the next test). Five voters keep a
     // quorum of three while two replicas of a replication-factor-3 partition are down.
-    const c = (cluster = await startCluster(5, FAST_CLUSTER_CONFIG));
-    const f = (ferry = new Ferry({ bootstrap: c.bootstrap, requestTimeoutMs: 5_000 }));
+    const { cluster: c, ferry: f } = await setUp({}, 5);
     const topic = 'kill-two';
     const admin = f.admin();
     // min.insync.replicas left to its default: min(2, RF) = 2.

@@ -2,25 +2,17 @@
  * The consumer across leader moves, against a fake cluster of real gRPC servers (fake-cluster.ts):
  * it must keep reading from its position on whoever leads, with nothing skipped or repeated.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, Ferry, type Consumer, type ConsumerRecord } from '../../../src/client/index.js';
-import { startFakeCluster, type FakeCluster, type FakeClusterOptions } from './fake-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, type Consumer, type ConsumerRecord } from '../../../src/client/index.js';
+import { fakeClusterPerTest, type FakeClusterOptions } from './fake-cluster.js';
 
-let cluster: FakeCluster | undefined;
-let ferry: Ferry | undefined;
-
-afterEach(async () => {
-  await ferry?.close();
-  await cluster?.close();
-  ferry = cluster = undefined;
-});
+const startCluster = fakeClusterPerTest();
 
 const COUNT = 400;
 
 /** A 3-broker cluster whose t-0 holds COUNT records in many small batches (the fake returns 4 a fetch). */
 async function setup(opts: Partial<FakeClusterOptions> = {}) {
-  cluster = await startFakeCluster({ brokers: 3, topics: { t: 1 }, ...opts });
-  ferry = new Ferry({ bootstrap: cluster.bootstrap, retry: { retries: 3, initialRetryTimeMs: 10, maxRetryTimeMs: 50 }, metadataRefreshBackoffMs: 10 });
+  const { cluster, ferry } = await startCluster(opts);
   const producer = ferry.producer({ batchSize: 128, lingerMs: 0 });
   await producer.sendBatch('t', Array.from({ length: COUNT }, (_, i) => ({ partition: 0, value: `m${i}` })));
   await producer.close();

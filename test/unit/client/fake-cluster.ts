@@ -11,6 +11,8 @@
  * per-partition errors before a leader appends or reads, and whole-request gRPC errors.
  */
 import * as grpc from '@grpc/grpc-js';
+import { afterEach } from 'vitest';
+import { Ferry } from '../../../src/client/index.js';
 import { loadFerryProto } from '../../../src/protocol/grpc-definitions.js';
 import { iterateBatches, stampBatch } from '../../../src/protocol/record-batch.js';
 import { decodeBatch, type DecodedRecord } from '../../../src/protocol/record-decoder.js';
@@ -88,6 +90,26 @@ export function statusError(status: grpc.status, code: ErrorCode | null, hint?: 
     md.set('ferry-leader-epoch', String(hint.leaderEpoch));
   }
   return Object.assign(new Error(code ?? 'injected'), { code: status, details: code ?? 'injected', metadata: md });
+}
+
+/**
+ * For test files that start a fake cluster in each test: returns `setup(opts)` — a 3-broker fake
+ * cluster holding topic t (1 partition) unless `opts` says otherwise, and a Ferry client with fast
+ * retries — and installs an afterEach that closes both.
+ */
+export function fakeClusterPerTest(): (opts?: Partial<FakeClusterOptions>) => Promise<{ cluster: FakeCluster; ferry: Ferry }> {
+  let cluster: FakeCluster | undefined;
+  let ferry: Ferry | undefined;
+  afterEach(async () => {
+    await ferry?.close();
+    await cluster?.close();
+    ferry = cluster = undefined;
+  });
+  return async (opts = {}) => {
+    cluster = await startFakeCluster({ brokers: 3, topics: { t: 1 }, ...opts });
+    ferry = new Ferry({ bootstrap: cluster.bootstrap, retry: { retries: 3, initialRetryTimeMs: 10, maxRetryTimeMs: 50 }, metadataRefreshBackoffMs: 10 });
+    return { cluster, ferry };
+  };
 }
 
 export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCluster> {

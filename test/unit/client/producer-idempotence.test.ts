@@ -3,26 +3,13 @@
  * checks over a shared log: lost answers and leader moves never duplicate, sequence errors bump the
  * epoch (KIP-360), and a refused mix of old and new batches is resent one batch per request.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, Ferry, type Producer } from '../../../src/client/index.js';
 import { readBatchHeader } from '../../../src/protocol/record-batch.js';
-import { startFakeCluster, statusError, type FakeCluster, type FakeClusterOptions } from './fake-cluster.js';
+import { fakeClusterPerTest, statusError, type FakeCluster } from './fake-cluster.js';
 import * as grpc from '@grpc/grpc-js';
 
-let cluster: FakeCluster | undefined;
-let ferry: Ferry | undefined;
-
-afterEach(async () => {
-  await ferry?.close();
-  await cluster?.close();
-  ferry = cluster = undefined;
-});
-
-async function setup(opts: Partial<FakeClusterOptions> = {}) {
-  cluster = await startFakeCluster({ brokers: 3, topics: { t: 1 }, ...opts });
-  ferry = new Ferry({ bootstrap: cluster.bootstrap, retry: { retries: 3, initialRetryTimeMs: 10, maxRetryTimeMs: 50 }, metadataRefreshBackoffMs: 10 });
-  return { cluster, ferry };
-}
+const setup = fakeClusterPerTest();
 
 function producer(f: Ferry, extra = {}): Producer {
   return f.producer({ idempotent: true, lingerMs: 0, batchSize: 128, retryBackoffMs: 5, retryBackoffMaxMs: 20, ...extra });

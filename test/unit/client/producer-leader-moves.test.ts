@@ -2,25 +2,12 @@
  * The producer across leader moves, against a fake cluster of real gRPC servers (fake-cluster.ts):
  * every record acknowledged exactly once, in send order per partition, whatever the leader did.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, Ferry, type Producer } from '../../../src/client/index.js';
-import { startFakeCluster, statusError, type FakeCluster, type FakeClusterOptions } from './fake-cluster.js';
+import { fakeClusterPerTest, statusError, type FakeCluster } from './fake-cluster.js';
 import * as grpc from '@grpc/grpc-js';
 
-let cluster: FakeCluster | undefined;
-let ferry: Ferry | undefined;
-
-afterEach(async () => {
-  await ferry?.close();
-  await cluster?.close();
-  ferry = cluster = undefined;
-});
-
-async function setup(opts: Partial<FakeClusterOptions> = {}) {
-  cluster = await startFakeCluster({ brokers: 3, topics: { t: 1 }, ...opts });
-  ferry = new Ferry({ bootstrap: cluster.bootstrap, retry: { retries: 3, initialRetryTimeMs: 10, maxRetryTimeMs: 50 }, metadataRefreshBackoffMs: 10 });
-  return { cluster, ferry };
-}
+const setup = fakeClusterPerTest();
 
 function producer(f: Ferry, extra = {}): Producer {
   // Small batches and no linger: many requests, so a move lands between batches of one partition.
