@@ -89,7 +89,8 @@ export const ferry: PeerSystem = {
 
   async openConsumer(config: ClientConfig): Promise<PeerConsumer> {
     const f = client(config.endpoint, `consumer-${process.pid}`);
-    const consumer = f.consumer({ autoOffsetReset: 'earliest', fetchMaxBytes: FETCH_MAX_BYTES });
+    const transport = config.ferryConsumerTransport !== undefined ? { transport: config.ferryConsumerTransport } : {};
+    const consumer = f.consumer({ autoOffsetReset: 'earliest', fetchMaxBytes: FETCH_MAX_BYTES, ...transport });
     let running: Promise<void> | undefined;
     return {
       async start(targets: string[], sink: ValuesSink, opts) {

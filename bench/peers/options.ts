@@ -34,6 +34,8 @@ export interface PeerOptions {
   redisRelaxed: 'no' | 'everysec';
   /** e2e: lingerMs of Ferry's paced producers; absent = the SDK default (5 ms). */
   ferryE2eLingerMs?: number;
+  /** Ferry consumers' transport; absent = the SDK default ('stream'). */
+  ferryConsumerTransport?: 'stream' | 'fetch';
   /** Directory for V8 CPU profiles of the Ferry broker and Ferry client workers. */
   profileFerry?: string;
   install: boolean;
@@ -93,6 +95,7 @@ export function parsePeerArgs(argv: string[], defaultOut: string): PeerOptions {
     .option('--quick', `smoke run: --count ${QUICK.count}, --e2e-seconds ${QUICK.e2eSeconds}, --e2e-warmup-seconds 0, --runs 1; report to the results folder, not bench/RESULTS.md`, false)
     .addOption(new Option('--redis-relaxed <fsync>', 'Redis appendfsync in os mode').choices(['no', 'everysec']).default('no'))
     .option('--ferry-e2e-linger-ms <ms>', "e2e: lingerMs of Ferry's paced producers (an application setting; default: the SDK's 5 ms)", parseNonNegativeInt)
+    .addOption(new Option('--ferry-consumer-transport <t>', "Ferry consumers' transport (default: the SDK's, stream)").choices(['stream', 'fetch']))
     .option('--profile-ferry <dir>', 'write V8 CPU profiles of the Ferry broker and Ferry client workers here')
     .option('--no-install', 'do not apt-get install missing peers (fail instead)')
     .option('--no-report', 'write the results JSON only (no RESULTS.md / charts)')

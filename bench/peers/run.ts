@@ -88,7 +88,8 @@ async function runSystemMode(opts: PeerOptions, system: PeerSystem, mode: Durabi
   process.stderr.write(`${system.name} ${mode}: starting server (${durability.description})...\n`);
   const server = await system.startServer(mode, { nodeArgs: profArgs, redisRelaxed: opts.redisRelaxed });
   process.stderr.write(`${system.name} at ${server.endpoint} (pid ${server.pid}), data in ${server.dataDir}\n`);
-  const client = { endpoint: server.endpoint, mode, partitions: opts.partitions, ...(opts.ferryE2eLingerMs !== undefined ? { ferryE2eLingerMs: opts.ferryE2eLingerMs } : {}) };
+  const client = { endpoint: server.endpoint, mode, partitions: opts.partitions, ...(opts.ferryE2eLingerMs !== undefined ? { ferryE2eLingerMs: opts.ferryE2eLingerMs } : {}),
+    ...(opts.ferryConsumerTransport !== undefined ? { ferryConsumerTransport: opts.ferryConsumerTransport } : {}) };
   const admin = await system.openAdmin(client);
   const ctx: CellContext = { opts, system, server, admin, client, workerExecArgv: profArgs };
   try {

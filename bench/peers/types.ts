@@ -49,6 +49,8 @@ export interface ClientConfig {
   partitions: number;
   /** Ferry only: lingerMs of paced (e2e) producers; absent = the SDK default. */
   ferryE2eLingerMs?: number;
+  /** Ferry only: the consumers' transport; absent = the SDK default. */
+  ferryConsumerTransport?: 'stream' | 'fetch';
 }
 
 export interface PeerAdmin {

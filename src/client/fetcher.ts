@@ -1,6 +1,12 @@
 /**
- * The consumer's I/O half: keeps long-poll Fetch requests going to each assigned partition's leader
- * and hands decoded results to the consumer's buffer.
+ * The consumer's I/O half: keeps records coming from each assigned partition's leader and hands
+ * decoded results to the consumer's buffer. Two transports (option `transport`):
+ *  - 'stream' (default): one server-streaming Consume call per broker for all the partitions it
+ *    leads (consume-stream.ts). The broker pushes records as they become visible; the stream is
+ *    re-opened whenever its partition set must change (seek, pause, reassignment, a leader move, a
+ *    partition error), paused while the buffer is full, and watched by heartbeats. A broker that
+ *    answers UNIMPLEMENTED is fetched from instead.
+ *  - 'fetch': long-poll Fetch requests, Kafka's way (below).
  *
  * Per partition, two offsets: `fetchOffset` (next offset to ask the broker for) runs ahead of
  * `position` (next offset the application gets) by whatever is buffered. As soon as a partition's
@@ -25,6 +31,7 @@ import type { FetchResponse__Output } from '../generated/ferry/v1/FetchResponse.
 import { unary } from './connection-pool.js';
 import type { ClientContext } from './context.js';
 import { fromResponseError, isConnectionError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
+import { ConsumeStream, type ConsumeStreamMember } from './consume-stream.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { decodeFetchedRecords, nextFetchOffset } from './fetch-decoder.js';
 import { listOffsets, specToTimestamp } from './list-offsets.js';
@@ -36,6 +43,10 @@ import type { ConsumerRecord, OffsetSpec } from './types.js';
 export const FETCH_REQUESTS_PER_BROKER = 2;
 /** Per-partition fetch limit for a consumer of a single partition (see partitionFetchBytes). */
 export const ADAPTIVE_PARTITION_FETCH_MAX_BYTES = 16 * 1024 * 1024;
+/** Largest message a Consume stream is asked to push (a stream overlaps transfers by itself). */
+export const STREAM_MESSAGE_MAX_BYTES = 4 * 1024 * 1024;
+/** Heartbeat interval asked of a quiet Consume stream: fetchMaxWaitMs, at least this. */
+export const STREAM_MIN_HEARTBEAT_MS = 100;
 
 export class PartitionState {
   /** Next offset to fetch; meaningful only when `reset` is null. */
@@ -57,6 +68,8 @@ export class PartitionState {
   retryAtMs = 0;
   failures = 0;
   highWatermark = -1;
+  /** The Consume stream feeding this partition ('stream' transport); `inFlight` while set. */
+  stream: ConsumeStream | null = null;
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -82,6 +95,16 @@ export interface CompletedFetch {
   bytes: number;
 }
 
+/** One partition's fetched bytes waiting to be decoded. */
+interface Decodable {
+  s: PartitionState;
+  epoch: number;
+  buf: Buffer;
+  /** The fetch offset the bytes were asked from (records below it are skipped). */
+  from: number;
+  highWatermark: number;
+}
+
 export interface FetchSink {
   onFetched(cf: CompletedFetch): void;
   onError(err: FerryError, state: PartitionState): void;
@@ -98,6 +121,10 @@ export class Fetcher {
   running = false;
   private readonly timer = new DeadlineTimer(() => this.tick());
   private tickScheduled = false;
+  /** Open Consume streams by broker address (at most one each). */
+  private readonly streams = new Map<string, ConsumeStream>();
+  /** Brokers that answered Consume with UNIMPLEMENTED: fetched from with unary Fetch. */
+  private readonly fetchOnly = new Set<string>();
 
   constructor(
     private readonly ctx: ClientContext,
@@ -118,6 +145,7 @@ export class Fetcher {
   stop(): void {
     this.running = false;
     this.timer.clear();
+    for (const stream of [...this.streams.values()]) this.closeStream(stream);
   }
 
   private arm(delayMs: number): void {
@@ -137,6 +165,7 @@ export class Fetcher {
     const byAddress = new Map<string, PartitionState[]>();
     const unknownLeader = new Set<string>();
     const bufferFull = this.bufferedBytes >= this.options.maxBufferedBytes;
+    if (this.streams.size > 0) this.checkStreams(bufferFull);
     for (const s of this.states.values()) {
       if (s.paused || s.inFlight || s.resetting) continue;
       if (s.retryAtMs > now) {
@@ -160,6 +189,10 @@ export class Fetcher {
     }
     if (toReset.length > 0) this.resetOffsets(toReset);
     for (const [address, states] of byAddress) {
+      if (this.options.transport === 'stream' && !this.fetchOnly.has(address)) {
+        this.streamFrom(address, states);
+        continue;
+      }
       // Split a broker's partitions over up to FETCH_REQUESTS_PER_BROKER requests, so one set's result is
       // decoded and processed while the other's is read and shipped (a single fetch in flight
       // leaves both sides idle half the time).
@@ -176,6 +209,135 @@ export class Fetcher {
       );
     }
     if (nextRetry !== Infinity) this.arm(nextRetry - now);
+  }
+
+  /**
+   * Closes streams that no longer match their partitions (removed, sought, paused, reset, led
+   * elsewhere), so this pass regroups those partitions; pauses or resumes the rest with the buffer.
+   */
+  private checkStreams(bufferFull: boolean): void {
+    for (const stream of [...this.streams.values()]) {
+      const stale = stream.members.some(
+        (m) =>
+          m.state.stream !== stream ||
+          m.state.epoch !== m.epoch ||
+          m.state.paused ||
+          m.state.reset !== null ||
+          this.states.get(tpKey(m.state.topic, m.state.partition)) !== m.state ||
+          this.ctx.metadata.leaderAddress(m.state.topic, m.state.partition) !== stream.address,
+      );
+      if (stale) this.closeStream(stream);
+      else if (bufferFull) stream.pause();
+      else stream.resume();
+    }
+  }
+
+  /** Cancels a stream; returns its partitions, free for the next pass (from their fetch offsets). */
+  private closeStream(stream: ConsumeStream): PartitionState[] {
+    stream.cancel();
+    return this.detach(stream);
+  }
+
+  private detach(stream: ConsumeStream): PartitionState[] {
+    if (this.streams.get(stream.address) === stream) this.streams.delete(stream.address);
+    const freed: PartitionState[] = [];
+    for (const m of stream.members) {
+      if (m.state.stream !== stream) continue;
+      m.state.stream = null;
+      m.state.inFlight = false;
+      if (m.state.epoch === m.epoch) freed.push(m.state);
+    }
+    return freed;
+  }
+
+  /**
+   * Streams `states` from the broker at `address`. A broker has one stream: if one is open, it is
+   * replaced by a stream for its partitions and these together (what it had received is kept; what
+   * was on the way is fetched again from the fetch offsets).
+   */
+  private streamFrom(address: string, states: PartitionState[]): void {
+    const o = this.options;
+    const previous = this.streams.get(address);
+    if (previous) states = states.concat(this.closeStream(previous));
+    const members: ConsumeStreamMember[] = states.map((state) => ({ state, epoch: state.epoch }));
+    const heartbeatMs = Math.max(STREAM_MIN_HEARTBEAT_MS, o.fetchMaxWaitMs);
+    const stream = new ConsumeStream(address, members, heartbeatMs, this.ctx.requestTimeoutMs, {
+      onMessage: (st, res) => this.onStreamMessage(st, res),
+      onClosed: (st, err, unimplemented) => this.onStreamClosed(st, err, unimplemented),
+    });
+    const partitionMaxBytes = Math.min(this.partitionFetchBytes(), STREAM_MESSAGE_MAX_BYTES);
+    const topics = new Map<string, { partition: number; fetchOffset: number; partitionMaxBytes: number; currentLeaderEpoch: number }[]>();
+    for (const s of states) {
+      s.inFlight = true;
+      s.stream = stream;
+      let parts = topics.get(s.topic);
+      if (!parts) topics.set(s.topic, (parts = []));
+      parts.push({ partition: s.partition, fetchOffset: s.fetchOffset, partitionMaxBytes, currentLeaderEpoch: this.ctx.metadata.leaderEpoch(s.topic, s.partition) });
+    }
+    this.streams.set(address, stream);
+    let client;
+    try {
+      client = this.ctx.pool.get(address).fetch;
+    } catch (err) {
+      this.closeStream(stream);
+      this.onFetchFailed(address, states, toFerryError(err));
+      return;
+    }
+    stream.open(client, {
+      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+      maxBytes: Math.min(o.fetchMaxBytes, STREAM_MESSAGE_MAX_BYTES),
+      heartbeatMs,
+      decodeRecords: false,
+    });
+  }
+
+  private onStreamMessage(stream: ConsumeStream, res: FetchResponse__Output): void {
+    const now = Date.now();
+    let broken = false;
+    const stale = new Set<string>();
+    const toDecode: Decodable[] = [];
+    for (const t of res.topics) {
+      for (const r of t.partitions) {
+        const m = stream.byKey.get(tpKey(t.topic, r.partition));
+        if (!m) continue;
+        const s = m.state;
+        if (s.stream !== stream || s.epoch !== m.epoch || !this.running) continue; // the next pass closes it
+        const err = fromResponseError(r.error);
+        if (err) {
+          // The broker dropped this partition from the stream: re-open without it (it backs off).
+          broken = true;
+          this.onPartitionError(s, err, now);
+          const hinted = err.leader !== undefined && this.ctx.metadata.applyLeaderHint(s.topic, s.partition, err.leader, stream.address);
+          if (!hinted && needsMetadataRefresh(err)) stale.add(s.topic);
+          continue;
+        }
+        s.highWatermark = r.highWatermark;
+        const buf = r.recordBatches;
+        if (!buf || buf.length === 0) continue; // a heartbeat
+        const from = s.fetchOffset;
+        s.fetchOffset = nextFetchOffset(buf, from);
+        this.bufferedBytes += buf.length;
+        toDecode.push({ s, epoch: s.epoch, buf, from, highWatermark: r.highWatermark });
+      }
+    }
+    if (broken) this.closeStream(stream);
+    // Pause at once: grpc-js may hand over several messages decoded from one read before the next pass.
+    else if (this.bufferedBytes >= this.options.maxBufferedBytes) stream.pause();
+    this.deliver(toDecode, now);
+    if (stale.size > 0) this.refresh(stale);
+    this.tick();
+  }
+
+  private onStreamClosed(stream: ConsumeStream, err: FerryError | null, unimplemented: boolean): void {
+    const freed = this.detach(stream);
+    if (unimplemented) {
+      this.fetchOnly.add(stream.address);
+      this.ctx.logger.info({ address: stream.address }, 'broker does not support Consume streams; fetching instead');
+    } else if (err !== null && this.running) {
+      this.onFetchFailed(stream.address, freed, err);
+      return;
+    }
+    this.tick();
   }
 
   private resetOffsets(states: PartitionState[]): void {
@@ -286,7 +448,7 @@ export class Fetcher {
     const results = new Map<string, FetchResponse__Output['topics'][number]['partitions'][number]>();
     for (const t of res.topics) for (const p of t.partitions) results.set(tpKey(t.topic, p.partition), p);
     const stale = new Set<string>();
-    const toDecode: { s: PartitionState; epoch: number; buf: Buffer; from: number; highWatermark: number }[] = [];
+    const toDecode: Decodable[] = [];
     for (let i = 0; i < states.length; i++) {
       const s = states[i]!;
       s.inFlight = false;
@@ -313,6 +475,13 @@ export class Fetcher {
     }
     // The broker reads and ships the next result while this one is decoded and processed.
     if (toDecode.length > 0) this.pass();
+    this.deliver(toDecode, now);
+    if (stale.size > 0) this.refresh(stale);
+    this.tick();
+  }
+
+  /** Decodes fetched bytes and hands the records to the consumer's buffer. */
+  private deliver(toDecode: Decodable[], now: number): void {
     for (const d of toDecode) {
       const { s } = d;
       const records: ConsumerRecord[] = [];
@@ -331,8 +500,6 @@ export class Fetcher {
       if (records.length > 0) this.sink.onFetched({ state: s, epoch: d.epoch, records, index: 0, highWatermark: d.highWatermark, bytes: d.buf.length });
       else this.bufferedBytes -= d.buf.length;
     }
-    if (stale.size > 0) this.refresh(stale);
-    this.tick();
   }
 
   private onPartitionError(s: PartitionState, err: FerryError, now: number): void {

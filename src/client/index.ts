@@ -23,6 +23,7 @@ export type {
   ConfigEntry,
   ConsumerHeader,
   ConsumerOptions,
+  ConsumerTransport,
   EachBatchPayload,
   FerryOptions,
   GroupDescriptionInfo,

@@ -4,7 +4,7 @@
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { DEFAULT_RETRY } from './retry.js';
-import type { AssignorName, AutoOffsetReset, ConsumerOptions, FerryOptions, PartitionerName, ProducerOptions, RetryOptions } from './types.js';
+import type { AssignorName, AutoOffsetReset, ConsumerOptions, ConsumerTransport, FerryOptions, PartitionerName, ProducerOptions, RetryOptions } from './types.js';
 
 const MiB = 1024 * 1024;
 
@@ -126,6 +126,7 @@ export function resolveProducerOptions(o: ProducerOptions, defaultRequestTimeout
 }
 
 export interface ResolvedConsumerOptions {
+  transport: ConsumerTransport;
   fetchMaxWaitMs: number;
   fetchMinBytes: number;
   fetchMaxBytes: number;
@@ -165,6 +166,7 @@ export function resolveConsumerOptions(o: ConsumerOptions): ResolvedConsumerOpti
   const fetchMaxBytes = int('fetchMaxBytes', o.fetchMaxBytes, 50 * MiB, 1, 2 ** 31 - 1);
   const retryBackoffMs = int('retryBackoffMs', o.retryBackoffMs, 100, 0);
   return {
+    transport: oneOf<ConsumerTransport>('transport', o.transport, 'stream', ['stream', 'fetch']),
     fetchMaxWaitMs: int('fetchMaxWaitMs', o.fetchMaxWaitMs, 500, 0, 2 ** 31 - 1),
     fetchMinBytes: int('fetchMinBytes', o.fetchMinBytes, 1, 0, 2 ** 31 - 1),
     fetchMaxBytes,

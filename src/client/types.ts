@@ -108,7 +108,16 @@ export interface RecordMetadata {
 
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 
+export type ConsumerTransport = 'stream' | 'fetch';
+
 export interface ConsumerOptions {
+  /**
+   * How records are read. 'stream' (default): one server-streaming Consume call per broker; the
+   * broker pushes records as they become visible (lowest latency, no per-fetch request). 'fetch':
+   * long-poll Fetch requests as Kafka consumers do (fetchMaxWaitMs / fetchMinBytes apply). A broker
+   * without Consume streams is fetched from either way.
+   */
+  transport?: ConsumerTransport;
   /** Longest a fetch waits at the broker for fetchMinBytes, ms (fetch.max.wait.ms). Default 500. */
   fetchMaxWaitMs?: number;
   /** Bytes a fetch waits for (fetch.min.bytes). Default 1. */

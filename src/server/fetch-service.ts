@@ -4,6 +4,8 @@
  * Fetch answers as soon as min_bytes are available, an error occurs, or max_wait_ms passes (capped
  * by fetch.max.wait.ms.limit); it waits on the partitions' high-watermark events, never polls.
  * Consume pushes results as data becomes visible; a slow reader is slowed by HTTP/2 flow control.
+ * With heartbeat_ms, a quiet stream sends a record-less message (high watermarks) that often, which
+ * the SDK uses to tell a quiet stream from a dead or paused broker.
  * A stream keeps at most two messages in the broker (the one HTTP/2 is sending, the next one): it
  * waits for the previous message to be handed to HTTP/2 before reading more. ('drain' alone let
  * grpc-js queue 16 messages of up to max_bytes each behind a reader that stopped.)
@@ -33,6 +35,8 @@ export const LIST_OFFSETS_EARLIEST = -2;
 export const LIST_OFFSETS_LATEST = -1;
 /** A Consume stream with nothing to send re-checks at least this often (belt and braces for waits). */
 const CONSUME_IDLE_RECHECK_MS = 5_000;
+/** Shortest heartbeat interval a Consume stream may ask for (a client cannot make the broker spin). */
+const CONSUME_MIN_HEARTBEAT_MS = 50;
 
 export function fetchService(topics: TopicManager, config: BrokerConfig, lifecycle: BrokerLifecycle, logger: Logger): FetchServiceHandlers {
   const brokerMaxBytes = config.int('fetch.max.bytes');
@@ -65,31 +69,48 @@ export function fetchService(topics: TopicManager, config: BrokerConfig, lifecyc
     rejectMalformed(call.request);
     lifecycle.checkAcceptingRequests();
     const req = call.request;
+    if (req.maxBytes < 0 || req.heartbeatMs < 0) throw new FerryError(ErrorCode.INVALID_REQUEST, 'max_bytes and heartbeat_ms must not be negative');
     const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, brokerMaxBytes) : Math.min(brokerMaxBytes, 4 * 1024 * 1024);
+    const heartbeatMs = req.heartbeatMs > 0 ? Math.max(CONSUME_MIN_HEARTBEAT_MS, req.heartbeatMs) : 0;
     let specs = toSpecs(req.topics);
     const cancelled = new AbortController();
     call.on('cancelled', () => cancelled.abort());
     call.on('error', () => cancelled.abort());
-    logger.debug({ partitions: specs.length }, 'consume stream opened');
+    logger.debug({ partitions: specs.length, heartbeatMs }, 'consume stream opened');
     let previousSent: Promise<void> = Promise.resolve();
+    let lastSentAt = Date.now();
+    const send = async (outcomes: PartitionFetchOutcome[]): Promise<void> => {
+      const sent = new Promise<void>((resolve) => call.write(toResponse(outcomes), () => resolve()));
+      lastSentAt = Date.now();
+      await settledOrAborted(previousSent, [cancelled.signal, lifecycle.shutdownSignal]);
+      previousSent = sent;
+    };
     while (!cancelled.signal.aborted && !lifecycle.isStopping && specs.length > 0) {
       const outcomes = await readPartitions(topics, specs, maxBytes, req.decodeRecords);
       const toSend = outcomes.filter((o) => o.bytes > 0 || o.failed);
       // Advance positions; a failed partition is reported once and dropped from the stream.
-      const nextSpecs: PartitionFetchSpec[] = [];
+      // Partitions that returned data go to the back, so a byte budget filled by the first ones
+      // cannot starve the rest (Kafka's fetch session rotation).
+      const idle: PartitionFetchSpec[] = [];
+      const served: PartitionFetchSpec[] = [];
       for (let i = 0; i < specs.length; i++) {
         const o = outcomes[i]!;
-        if (!o.failed) nextSpecs.push({ ...specs[i]!, fetchOffset: o.nextOffset });
+        if (o.failed) continue;
+        (o.bytes > 0 ? served : idle).push({ ...specs[i]!, fetchOffset: o.nextOffset });
       }
+      specs = idle.concat(served);
       if (toSend.length > 0) {
-        const sent = new Promise<void>((resolve) => call.write(toResponse(toSend), () => resolve()));
-        await settledOrAborted(previousSent, [cancelled.signal, lifecycle.shutdownSignal]);
-        previousSent = sent;
-      } else {
-        const watched = outcomes.flatMap((o) => (o.log ? [{ log: o.log, seenHighWatermark: o.seenHighWatermark }] : []));
-        await waitForHighWatermark(watched, CONSUME_IDLE_RECHECK_MS, [cancelled.signal, lifecycle.shutdownSignal]);
+        await send(toSend);
+        continue;
       }
-      specs = nextSpecs;
+      const sinceSentMs = Date.now() - lastSentAt;
+      if (heartbeatMs > 0 && sinceSentMs >= heartbeatMs) {
+        await send(outcomes); // no records: each partition's high watermark, and proof of life
+        continue;
+      }
+      const waitMs = heartbeatMs > 0 ? Math.min(heartbeatMs - sinceSentMs, CONSUME_IDLE_RECHECK_MS) : CONSUME_IDLE_RECHECK_MS;
+      const watched = outcomes.flatMap((o) => (o.log ? [{ log: o.log, seenHighWatermark: o.seenHighWatermark }] : []));
+      await waitForHighWatermark(watched, waitMs, [cancelled.signal, lifecycle.shutdownSignal]);
     }
     if (!cancelled.signal.aborted) {
       if (lifecycle.isStopping) call.emit('error', toServiceError(new FerryError(ErrorCode.SHUTTING_DOWN, 'broker is shutting down')));

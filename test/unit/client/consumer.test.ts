@@ -72,6 +72,20 @@ describe('Consumer against a fake broker', () => {
     await consumer.close();
   });
 
+  it('falls back to long-poll Fetch when the broker answers Consume with UNIMPLEMENTED', async () => {
+    const { broker, ferry: writer } = await setup(1, 50);
+    await writer.close();
+    const lines: string[] = [];
+    const logger = { debug() {}, info: (_o: object, msg?: string) => void lines.push(msg ?? ''), warn() {}, error() {} };
+    ferry = new Ferry({ bootstrap: broker.address, logger });
+    const consumer = ferry.consumer({ autoOffsetReset: 'earliest', fetchMaxWaitMs: 20 });
+    consumer.assign([{ topic: 't', partition: 0 }]);
+    const records = await take(consumer[Symbol.asyncIterator](), 50);
+    expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(lines).toContain('broker does not support Consume streams; fetching instead');
+    await consumer.close();
+  });
+
   it('starts at an explicit offset and at latest by default', async () => {
     const { ferry } = await setup(1, 50);
     const c1 = ferry.consumer({ fetchMaxWaitMs: 20 });
