@@ -18,6 +18,7 @@ import { encodeFetchResponse } from './fetch-response-encoder.js';
 import { malformedRequest } from './malformed-request.js';
 import { encodeProduceRequest, withConcatenatedParts } from './produce-request-encoder.js';
 import { encodeReplicaFetchResponse } from './replica-fetch-response-encoder.js';
+import { AFTER_WRITE, installZeroCopyServerFraming, isFramedInPlace } from './grpc-zero-copy.js';
 import { afterSerializeHooks, type PartitionFields, type TopicResults } from './topic-results-encoder.js';
 
 export const PROTO_FILES = [
@@ -60,6 +61,7 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
   if (!cached) {
     const root = protoRoot();
     const packageDefinition = protoLoader.loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [root] });
+    installZeroCopyServerFraming();
     shipPreEncodedResponses(packageDefinition, 'ferry.v1.FetchService', ['Fetch', 'Consume'], encodeFetchResponse);
     shipPreEncodedResponses(packageDefinition, 'ferry.v1.ReplicaService', ['ReplicaFetch'], encodeReplicaFetchResponse);
     encodeProduceRequestsByHand(packageDefinition);
@@ -73,11 +75,14 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
 /**
  * FetchService answers (to consumers) and ReplicaFetch answers (to followers) go out through their
  * hand-written encoders (topic-results-encoder.ts: no copy of the records the broker read), falling
- * back to protobufjs. Then the partitions' AFTER_SERIALIZE hooks run, in a microtask: grpc-js copies
- * the serialized bytes into its own frame before its sendMessage returns (server-interceptors.js
- * serializeMessage; test/unit/protocol/fetch-response-encoder.test.ts fails if a grpc-js release
- * stops doing so), so the broker may then reuse the buffers they came from. Only the response
- * serializers change (the broker's side); the deserializers (SDK, follower) are untouched.
+ * back to protobufjs. The partitions' AFTER_SERIALIZE hooks (which let the broker reuse the read
+ * buffers) run once nothing reads those buffers any more:
+ *  - when the encoder framed the answer in place (grpc-zero-copy.ts), grpc-js sends those very
+ *    bytes, so the hooks wait for HTTP/2's write callback (AFTER_WRITE);
+ *  - otherwise grpc-js copies the bytes into its own frame before its sendMessage returns, and
+ *    the hooks run in a microtask.
+ * test/unit/protocol/fetch-response-encoder.test.ts fails if either stops holding. Only the
+ * response serializers change (the broker's side); the deserializers (SDK, follower) are untouched.
  */
 function shipPreEncodedResponses<R extends TopicResults<PartitionFields>>(
   packageDefinition: protoLoader.PackageDefinition,
@@ -92,7 +97,13 @@ function shipPreEncodedResponses<R extends TopicResults<PartitionFields>>(
     def.responseSerialize = (message: object): Buffer => {
       const value = message as R;
       const bytes = encode(value) ?? serialize(value);
-      for (const hook of afterSerializeHooks(value)) queueMicrotask(hook);
+      const hooks = afterSerializeHooks(value);
+      if (hooks.length > 0 && isFramedInPlace(bytes)) {
+        // Sent without a copy: the read buffers are in use until HTTP/2 has written the frame.
+        Object.defineProperty(value, AFTER_WRITE, { value: () => hooks.forEach((hook) => hook()), configurable: true });
+      } else {
+        for (const hook of hooks) queueMicrotask(hook);
+      }
       return bytes;
     };
   }

@@ -22,6 +22,7 @@
  * says is not plain (an error, decoded records, a diverging epoch) makes the whole response go to
  * protobufjs (encodeTopicResults returns null).
  */
+import { frameInPlace, GRPC_FRAME_PREFIX_BYTES } from './grpc-zero-copy.js';
 import { fieldSize, lengthDelimitedSize, writeIntField, writeLengthPrefix, writeStringField } from './proto-wire.js';
 
 /** On a partition result: free bytes in front of its `recordBatches`, in the same buffer. */
@@ -155,10 +156,16 @@ export function encodeTopicResults<P extends PartitionFields>(response: TopicRes
   const tail = last?.data ?? null;
   const headerBytes = tail ? total - tail.length : total;
   let out: Buffer;
+  // Either way GRPC_FRAME_PREFIX_BYTES more in front when possible, for grpc-js's frame prefix
+  // (grpc-zero-copy.ts: then grpc-js does not copy the message into a frame of its own either).
+  let framable: boolean;
   if (tail && dataPartitions === 1 && headerBytes <= lastHeadroom) {
     out = Buffer.from(tail.buffer, tail.byteOffset - headerBytes, total);
+    framable = headerBytes + GRPC_FRAME_PREFIX_BYTES <= lastHeadroom;
   } else {
-    out = allocate ? allocate(total) : Buffer.allocUnsafe(total);
+    const withPrefix = total + GRPC_FRAME_PREFIX_BYTES;
+    out = (allocate ? allocate(withPrefix) : Buffer.allocUnsafe(withPrefix)).subarray(GRPC_FRAME_PREFIX_BYTES);
+    framable = true;
   }
   let pos = 0;
   for (const t of topics) {
@@ -179,5 +186,6 @@ export function encodeTopicResults<P extends PartitionFields>(response: TopicRes
     }
   }
   if (pos !== total) throw new Error(`response encoding wrote ${pos} of ${total} bytes`);
+  if (framable) frameInPlace(out);
   return out;
 }

@@ -5,6 +5,7 @@ import type { FetchResponse } from '../../../src/generated/ferry/v1/FetchRespons
 import type { FetchPartitionResult } from '../../../src/generated/ferry/v1/FetchPartitionResult.js';
 import { encodeFetchResponse, markReadBuffer } from '../../../src/protocol/fetch-response-encoder.js';
 import { loadFerryProto } from '../../../src/protocol/grpc-definitions.js';
+import { zeroCopyFramingInstalled } from '../../../src/protocol/grpc-zero-copy.js';
 
 const { packageDefinition, proto } = loadFerryProto();
 const fetchMethod = (packageDefinition['ferry.v1.FetchService'] as protoLoader.ServiceDefinition).Fetch!;
@@ -121,9 +122,10 @@ describe('FetchService response serializer', () => {
   });
 
   // The broker reuses a response's read buffers once AFTER_SERIALIZE ran (src/server/fetch-buffers.ts).
-  // That is safe only while grpc-js copies the serialized bytes into its frame before sendMessage
-  // returns; this fails if a grpc-js release starts holding on to them.
-  it('grpc-js is done with the serialized bytes when the after-serialize hook runs', async () => {
+  // With zero-copy framing grpc-js sends those very bytes, so the hook must wait for HTTP/2's
+  // write callback; this fails if it runs while the frame is still being sent (3 MiB against the
+  // client's 64 KiB window takes many round trips).
+  it('nothing reads the serialized bytes any more when the after-serialize hook runs', async () => {
     const data = withHeadroom(records(3 << 20, 0x5a), 512);
     const fetch = await serve((_call, callback) => {
       // The hook does what a reuse of the buffer would do.
@@ -135,6 +137,20 @@ describe('FetchService response serializer', () => {
     expect(got.length).toBe(3 << 20);
     expect(got.every((b) => b === 0x5a)).toBe(true);
     expect(data[0]).toBe(0); // the hook did run
+  });
+
+  it('sends the read buffer itself as the gRPC frame (no copy by grpc-js)', async () => {
+    expect(zeroCopyFramingInstalled()).toBe(true); // fails if the installed grpc-js no longer takes the patch
+    const data = withHeadroom(records(3 << 20, 0x5a), 512);
+    const fetch = await serve((_call, callback) => {
+      callback(null, { topics: [{ topic: 't', partitions: [readResult({ partition: 0, highWatermark: 1, recordBatches: data }, 512)] }] });
+      // Still being sent (flow control): a change now reaches the client, so nothing was copied.
+      data.fill(0x11, data.length - 1024);
+    });
+    const res = (await fetch({})) as { topics: Array<{ partitions: Array<{ recordBatches: Buffer }> }> };
+    const got = res.topics[0]!.partitions[0]!.recordBatches;
+    expect(got.subarray(0, got.length - 1024).every((b) => b === 0x5a)).toBe(true);
+    expect(got.subarray(got.length - 1024).every((b) => b === 0x11)).toBe(true);
   });
 
   it('serializes plain response objects with protobufjs as before', async () => {

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ReplicaFetchPartitionResult } from '../../../src/generated/ferry/v1/ReplicaFetchPartitionResult.js';
 import type { ReplicaFetchResponse } from '../../../src/generated/ferry/v1/ReplicaFetchResponse.js';
 import { loadFerryProto } from '../../../src/protocol/grpc-definitions.js';
+import { GRPC_FRAME_PREFIX_BYTES } from '../../../src/protocol/grpc-zero-copy.js';
 import { encodeReplicaFetchResponse } from '../../../src/protocol/replica-fetch-response-encoder.js';
 import { markReadBuffer } from '../../../src/protocol/topic-results-encoder.js';
 
@@ -107,7 +108,7 @@ describe('encodeReplicaFetchResponse', () => {
     };
     const out = encodeReplicaFetchResponse(response)!;
     expect(out.buffer).toBe(arena.buffer);
-    expect(used).toBe(out.length);
+    expect(used).toBe(GRPC_FRAME_PREFIX_BYTES + out.length); // room for the gRPC frame prefix in front (grpc-zero-copy.ts)
     expect(out.equals(protobufjsEncode(response))).toBe(true);
   });
 
