@@ -10,13 +10,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as AdminProto } from '../generated/admin.js';
 import type { ProduceRequest } from '../generated/ferry/v1/ProduceRequest.js';
+import type { ProduceStreamRequest } from '../generated/ferry/v1/ProduceStreamRequest.js';
 import type { ProtoGrpcType as FetchProto } from '../generated/fetch.js';
 import type { ProtoGrpcType as GroupProto } from '../generated/group.js';
 import type { ProtoGrpcType as MetadataProto } from '../generated/metadata.js';
 import type { ProtoGrpcType as ProduceProto } from '../generated/produce.js';
 import { encodeFetchResponse } from './fetch-response-encoder.js';
 import { malformedRequest } from './malformed-request.js';
-import { encodeProduceRequest, withConcatenatedParts } from './produce-request-encoder.js';
+import { encodeProduceRequest, encodeProduceStreamRequest, withConcatenatedParts, withConcatenatedStreamParts } from './produce-request-encoder.js';
 import { encodeReplicaFetchResponse } from './replica-fetch-response-encoder.js';
 import { AFTER_WRITE, installZeroCopyServerFraming, isFramedInPlace } from './grpc-zero-copy.js';
 import { afterSerializeHooks, type PartitionFields, type TopicResults } from './topic-results-encoder.js';
@@ -110,27 +111,46 @@ function shipPreEncodedResponses<R extends TopicResults<PartitionFields>>(
 }
 
 /**
- * The SDK's Produce requests go out through encodeProduceRequest (produce-request-encoder.ts: each
- * batch copied once, straight into the message), falling back to protobufjs. Only the request
- * serializer changes (the SDK's side); the broker's deserializer is untouched.
+ * The SDK's Produce and ProduceStream requests go out through encodeProduceRequest /
+ * encodeProduceStreamRequest (produce-request-encoder.ts: each batch copied once, straight into the
+ * message), falling back to protobufjs. Only the request serializers change (the SDK's side); the
+ * broker's deserializers are untouched. `serializeProduceStreamRequest` is the ProduceStream one.
  */
 function encodeProduceRequestsByHand(packageDefinition: protoLoader.PackageDefinition): void {
-  const def = (packageDefinition['ferry.v1.ProduceService'] as protoLoader.ServiceDefinition).Produce!;
-  const serialize = def.requestSerialize;
-  def.requestSerialize = (value: ProduceRequest): Buffer => encodeProduceRequest(value) ?? serialize(withConcatenatedParts(value));
+  const service = packageDefinition['ferry.v1.ProduceService'] as protoLoader.ServiceDefinition;
+  const unaryDef = service.Produce!;
+  const serialize = unaryDef.requestSerialize;
+  unaryDef.requestSerialize = (value: ProduceRequest): Buffer => encodeProduceRequest(value) ?? serialize(withConcatenatedParts(value));
+  const streamDef = service.ProduceStream!;
+  const serializeStream = streamDef.requestSerialize;
+  // The SDK serializes each stream request when it sends it (a Buffer passes through here
+  // unchanged): grpc-js would serialize a write that waits behind flow control only when its turn
+  // comes, by which time the batch buffers it points at may have been recycled (sender.ts).
+  streamDef.requestSerialize = (value: ProduceStreamRequest | Buffer): Buffer =>
+    Buffer.isBuffer(value) ? value : (encodeProduceStreamRequest(value) ?? serializeStream(withConcatenatedStreamParts(value)));
 }
+
+/** ProduceStreamRequest → its wire bytes, as the ProduceStream request serializer encodes it. */
+export function serializeProduceStreamRequest(message: ProduceStreamRequest): Buffer {
+  const def = (loadFerryProto().packageDefinition['ferry.v1.ProduceService'] as protoLoader.ServiceDefinition).ProduceStream!;
+  return def.requestSerialize(message);
+}
+
+/** The one client-streaming method whose handler checks each message for the malformed marker. */
+const MARKED_REQUEST_STREAM = '/ferry.v1.ProduceService/ProduceStream';
 
 /**
  * The broker's request deserializers hand an undecodable request to its handler as a marker
  * (malformed-request.ts) instead of throwing, so the answer is a typed INVALID_REQUEST rather than
- * grpc-js's bare INTERNAL. Only services whose handlers check the marker (unary.ts and the Consume
- * stream); the Raft stream between quorum members keeps grpc-js's own handling.
+ * grpc-js's bare INTERNAL. Only methods whose handlers check the marker (unary.ts, the Consume
+ * stream, each message of ProduceStream); other client-streaming methods (the Raft stream between
+ * quorum members) keep grpc-js's own handling.
  */
 function markMalformedRequests(packageDefinition: protoLoader.PackageDefinition): void {
   for (const [name, service] of Object.entries(packageDefinition)) {
     if (!name.startsWith('ferry.v1.') || !name.endsWith('Service') || name === 'ferry.v1.RaftService') continue;
     for (const def of Object.values(service as protoLoader.ServiceDefinition)) {
-      if (def.requestStream) continue;
+      if (def.requestStream && def.path !== MARKED_REQUEST_STREAM) continue;
       const deserialize = def.requestDeserialize;
       def.requestDeserialize = (bytes: Buffer) => {
         try {

@@ -7,6 +7,8 @@
  * append goes through the partition's leader role: acks=all answers once the ISR has the batch
  * (bounded by the request's timeout_ms, capped by produce.timeout.ms.limit). Every request first gets
  * room under queued.max.request.bytes (produce-admission.ts), held until its appends finish.
+ * ProduceStream (produce-stream.ts) runs each of its requests through the very same handler as the
+ * unary Produce; only how the request arrives and the answer leaves differ.
  */
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/broker-config.js';
@@ -27,6 +29,7 @@ import { isInternalTopic } from '../config/topic-names.js';
 import type { TopicManager } from './topic-manager.js';
 import { ProduceAdmission } from './produce-admission.js';
 import { unary } from './unary.js';
+import { produceStream, type ProduceHandler } from './produce-stream.js';
 import type { ProducerIdSource } from './producer-ids.js';
 import type { InitProducerIdRequest__Output } from '../generated/ferry/v1/InitProducerIdRequest.js';
 import type { InitProducerIdResponse } from '../generated/ferry/v1/InitProducerIdResponse.js';
@@ -35,8 +38,7 @@ import type { InitProducerIdResponse } from '../generated/ferry/v1/InitProducerI
 const DEFAULT_PRODUCE_TIMEOUT_MS = 30_000;
 
 export function produceService(topics: TopicManager, config: BrokerConfig, lifecycle: BrokerLifecycle, logger: Logger, producerIds: ProducerIdSource): ProduceServiceHandlers {
-  const timeoutCap = config.int('produce.timeout.ms.limit');
-  const admission = new ProduceAdmission(config, logger);
+  const produce = produceHandler(topics, config, lifecycle, logger);
   return {
     InitProducerId: unary<InitProducerIdRequest__Output, InitProducerIdResponse>(logger, 'InitProducerId', async () => {
       lifecycle.checkAcceptingRequests();
@@ -44,43 +46,50 @@ export function produceService(topics: TopicManager, config: BrokerConfig, lifec
       logger.debug({ producerId }, 'producer id handed out');
       return { producerId, producerEpoch: 0 };
     }),
-    Produce: unary<ProduceRequest__Output, ProduceResponse>(logger, 'Produce', async (req, call) => {
-      lifecycle.checkAcceptingRequests();
-      const acks = req.acks;
-      if (acks !== 0 && acks !== 1 && acks !== -1) {
-        throw new FerryError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1 (all), got ${acks}`);
+    Produce: unary<ProduceRequest__Output, ProduceResponse>(logger, 'Produce', (req, call) => produce(req, call.getPeer())),
+    ProduceStream: produceStream(produce, lifecycle, logger),
+  };
+}
+
+function produceHandler(topics: TopicManager, config: BrokerConfig, lifecycle: BrokerLifecycle, logger: Logger): ProduceHandler {
+  const timeoutCap = config.int('produce.timeout.ms.limit');
+  const admission = new ProduceAdmission(config, logger);
+  return async (req, peer) => {
+    lifecycle.checkAcceptingRequests();
+    const acks = req.acks;
+    if (acks !== 0 && acks !== 1 && acks !== -1) {
+      throw new FerryError(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1 (all), got ${acks}`);
+    }
+    const timeoutMs = Math.min(req.timeoutMs > 0 ? req.timeoutMs : DEFAULT_PRODUCE_TIMEOUT_MS, timeoutCap);
+    const release = await admission.admit(req, timeoutMs, peer);
+    const pending: Promise<unknown>[] = [];
+    const response: ProduceResponse = { topics: [] };
+    for (const topicData of req.topics) {
+      const results: PartitionProduceResult[] = [];
+      response.topics!.push({ topic: topicData.topic, partitions: results });
+      for (const partitionData of topicData.partitions) {
+        const result: PartitionProduceResult = { partition: partitionData.partition, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+        results.push(result);
+        pending.push(
+          appendOne(topics, topicData.topic, partitionData, acks, timeoutMs).then(
+            (appended) => Object.assign(result, appended),
+            (err: unknown) => {
+              const ferryErr = asFerryError(err);
+              if (!(err instanceof FerryError)) logger.error({ err, topic: topicData.topic, partition: partitionData.partition }, 'append failed unexpectedly');
+              result.error = toWireError(ferryErr);
+            },
+          ),
+        );
       }
-      const timeoutMs = Math.min(req.timeoutMs > 0 ? req.timeoutMs : DEFAULT_PRODUCE_TIMEOUT_MS, timeoutCap);
-      const release = await admission.admit(req, timeoutMs, call.getPeer());
-      const pending: Promise<unknown>[] = [];
-      const response: ProduceResponse = { topics: [] };
-      for (const topicData of req.topics) {
-        const results: PartitionProduceResult[] = [];
-        response.topics!.push({ topic: topicData.topic, partitions: results });
-        for (const partitionData of topicData.partitions) {
-          const result: PartitionProduceResult = { partition: partitionData.partition, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
-          results.push(result);
-          pending.push(
-            appendOne(topics, topicData.topic, partitionData, acks, timeoutMs).then(
-              (appended) => Object.assign(result, appended),
-              (err: unknown) => {
-                const ferryErr = asFerryError(err);
-                if (!(err instanceof FerryError)) logger.error({ err, topic: topicData.topic, partition: partitionData.partition }, 'append failed unexpectedly');
-                result.error = toWireError(ferryErr);
-              },
-            ),
-          );
-        }
-      }
-      const settled = Promise.all(pending).finally(release); // never rejects: each append handles its own error
-      if (acks === 0) {
-        // Nobody waits for this answer; failures are only logged.
-        void settled;
-        return { topics: [] };
-      }
-      await settled;
-      return response;
-    }),
+    }
+    const settled = Promise.all(pending).finally(release); // never rejects: each append handles its own error
+    if (acks === 0) {
+      // Nobody waits for this answer; failures are only logged.
+      void settled;
+      return { topics: [] };
+    }
+    await settled;
+    return response;
   };
 }
 

@@ -24,11 +24,17 @@ export function unary<Req, Res>(
     }
     promise.then(
       (response) => callback(null, response),
-      (err: unknown) => {
-        if (!(err instanceof FerryError)) logger.error({ err, method }, 'unexpected error in request handler');
-        else logger.debug({ method, code: err.code, msg: err.message }, 'request failed');
-        callback(toServiceError(asFerryError(err)));
-      },
+      (err: unknown) => callback(toServiceError(reportRequestError(logger, method, err))),
     );
   };
+}
+
+/**
+ * Logs a request that failed (a FerryError at debug, anything else as the bug it is, with its stack)
+ * and returns it as a FerryError. Also used per request on streams (ProduceStream).
+ */
+export function reportRequestError(logger: Logger, method: string, err: unknown): FerryError {
+  if (!(err instanceof FerryError)) logger.error({ err, method }, 'unexpected error in request handler');
+  else logger.debug({ method, code: err.code, msg: err.message }, 'request failed');
+  return asFerryError(err);
 }
