@@ -40,6 +40,7 @@ export type {
   PartitionMetadata,
   ProducerOptions,
   ProducerRecord,
+  ProducerTransport,
   RebalanceListener,
   RecordMetadata,
   ResetTarget,

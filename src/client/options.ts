@@ -4,7 +4,7 @@
  */
 import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { DEFAULT_RETRY } from './retry.js';
-import type { AssignorName, AutoOffsetReset, ConsumerOptions, ConsumerTransport, FerryOptions, PartitionerName, ProducerOptions, RetryOptions } from './types.js';
+import type { AssignorName, AutoOffsetReset, ConsumerOptions, ConsumerTransport, FerryOptions, PartitionerName, ProducerOptions, ProducerTransport, RetryOptions } from './types.js';
 
 const MiB = 1024 * 1024;
 
@@ -82,6 +82,7 @@ export interface ResolvedProducerOptions {
   maxRequestSize: number;
   partitioner: PartitionerName;
   idempotent: boolean;
+  transport: ProducerTransport;
 }
 
 export function resolveProducerOptions(o: ProducerOptions, defaultRequestTimeoutMs: number): ResolvedProducerOptions {
@@ -122,6 +123,7 @@ export function resolveProducerOptions(o: ProducerOptions, defaultRequestTimeout
     bufferMemory,
     maxRequestSize,
     partitioner: oneOf<PartitionerName>('partitioner', o.partitioner, 'default', ['default', 'murmur2', 'roundrobin']),
+    transport: oneOf<ProducerTransport>('transport', o.transport, 'stream', ['stream', 'unary']),
   };
 }
 

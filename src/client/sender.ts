@@ -1,7 +1,10 @@
 /**
- * The producer's I/O half: takes ready batches out of the accumulator and sends them, one gRPC
- * Produce request per broker carrying every ready partition's batches (packed up to
- * `maxRequestSize` bytes), with at most `maxInFlightRequests` unanswered requests per broker.
+ * The producer's I/O half: takes ready batches out of the accumulator and sends them, one produce
+ * request per broker carrying every ready partition's batches (packed up to `maxRequestSize`
+ * bytes), with at most `maxInFlightRequests` unanswered requests per broker. Requests travel over
+ * one ProduceStream per broker (`transport: 'stream'`, the default) or as unary Produce calls
+ * (`'unary'`, and for brokers without ProduceStream): produce-stream.ts, which gives both the unary
+ * call's outcomes, so everything below holds for either.
  *
  * Outcomes, per partition of a response:
  *  - success: each record resolves with `baseOffset + its index` (batches of one partition are
@@ -18,8 +21,8 @@
  *    leader;
  *  - non-retriable error, `retries` spent, or `deliveryTimeoutMs` passed since the batch was created:
  *    its records reject with the FerryError.
- * acks=0: records resolve (offset -1) when the request is handed to gRPC; the broker's reply only
- * frees the in-flight slot. A retried batch may have been written already (a timeout hides the
+ * acks=0: records resolve (offset -1) when the request is handed to gRPC; the broker's reply (an
+ * empty one, at once) only frees the in-flight slot. A retried batch may have been written already (a timeout hides the
  * outcome): without idempotence, retries can duplicate, never reorder.
  *
  * Idempotence (`idempotent`, idempotence.ts): nothing is sent until the producer has an id; each
@@ -34,7 +37,7 @@ import { ErrorCode, FerryError } from '../protocol/errors.js';
 import { RECORD_BATCH_PARTS, type PartitionProduceParts } from '../protocol/produce-request-encoder.js';
 import type { ProduceResponse__Output } from '../generated/ferry/v1/ProduceResponse.js';
 import type { TopicProduceData } from '../generated/ferry/v1/TopicProduceData.js';
-import { unary } from './connection-pool.js';
+import { createProduceTransport, type ProduceTransport } from './produce-stream.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { ClientContext } from './context.js';
 import { fromResponseError, isConnectionError, isRetriableForClient, needsMetadataRefresh, toFerryError } from './errors.js';
@@ -42,6 +45,7 @@ import type { PartitionQueue, ProducerBatch, RecordAccumulator } from './record-
 import { LeaderWatch } from './leader-watch.js';
 import { backoffMs } from './retry.js';
 import { ProducerIdentity } from './idempotence.js';
+import type { ProducerTransport } from './types.js';
 
 export interface SenderOptions {
   /** 0, 1 or -1. */
@@ -55,6 +59,7 @@ export interface SenderOptions {
   deliveryTimeoutMs: number;
   maxRequestSize: number;
   idempotent: boolean;
+  transport: ProducerTransport;
 }
 
 interface InFlightEntry {
@@ -73,6 +78,8 @@ export class Sender {
   private readonly leaderWatch: LeaderWatch;
   /** Idempotence: producer id, epoch and sequences; null when not idempotent. */
   readonly identity: ProducerIdentity | null;
+  /** ProduceStream per broker, or unary calls. */
+  readonly transport: ProduceTransport;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -83,6 +90,7 @@ export class Sender {
   ) {
     this.leaderWatch = new LeaderWatch(ctx, Math.max(20, Math.min(options.retryBackoffMs, 100)), () => this.wake());
     this.identity = options.idempotent ? new ProducerIdentity(ctx) : null;
+    this.transport = createProduceTransport(ctx, options.transport);
   }
 
   /** Called after each append; `closedFull` = a batch filled up and can go now. */
@@ -105,6 +113,7 @@ export class Sender {
     this.closed = true;
     this.timer.clear();
     this.leaderWatch.close();
+    this.transport.close();
   }
 
   private arm(delayMs: number): void {
@@ -218,16 +227,16 @@ export class Sender {
 
     this.inFlightByAddress.set(address, (this.inFlightByAddress.get(address) ?? 0) + 1);
     this.inFlightTotal++;
-    let client;
+    const acks0 = this.options.acks === 0;
+    let sent: Promise<ProduceResponse__Output>;
     try {
-      client = this.ctx.pool.get(address).produce;
+      sent = this.transport.send(address, request, this.options.requestTimeoutMs); // serialized now
     } catch (err) {
       this.finish(address, entries, null, toFerryError(err));
       return;
     }
-    const acks0 = this.options.acks === 0;
     if (acks0) for (const e of entries) for (const b of e.batches) b.complete(-1, -1);
-    unary<ProduceResponse__Output>((o, cb) => client.Produce(request, o, cb), this.options.requestTimeoutMs).then(
+    sent.then(
       (res) => this.finish(address, entries, acks0 ? null : res, null),
       (err: unknown) => this.finish(address, entries, null, acks0 ? null : toFerryError(err)),
     );
