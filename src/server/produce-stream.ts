@@ -41,7 +41,7 @@ export type ProduceHandler = (req: ProduceRequest__Output, peer: string) => Prom
 
 /** A stream with this many requests read but not answered is not read further until one is. */
 export const MAX_UNANSWERED_REQUESTS = 256;
-/** ...nor while its running requests hold this many payload bytes (produceRequestBytes). */
+/** Nor while its running requests hold this many payload bytes (produceRequestBytes). */
 export const MAX_UNANSWERED_BYTES = 64 * 1024 * 1024;
 
 const METHOD = 'ProduceStream';
@@ -49,7 +49,17 @@ const METHOD = 'ProduceStream';
 type ProduceStreamCall = grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>;
 
 export function produceStream(produce: ProduceHandler, lifecycle: BrokerLifecycle, logger: Logger): grpc.handleBidiStreamingCall<ProduceStreamRequest__Output, ProduceStreamResponse> {
-  return (call) => new ProduceStreamSession(call, produce, lifecycle, logger).start();
+  // One shutdown listener for every stream (an AbortSignal warns past 10 listeners).
+  const open = new Set<ProduceStreamSession>();
+  lifecycle.shutdownSignal.addEventListener('abort', () => {
+    for (const session of [...open]) session.shutdown();
+  }, { once: true });
+  return (call) => {
+    const session = new ProduceStreamSession(call, produce, logger, () => open.delete(session));
+    open.add(session);
+    session.start();
+    if (lifecycle.isStopping) session.shutdown();
+  };
 }
 
 class ProduceStreamSession {
@@ -66,13 +76,13 @@ class ProduceStreamSession {
   /** The status went out, or the client is gone: nothing more is written. */
   private finished = false;
   private readonly peer: string;
-  private readonly onShutdown = (): void => this.close(new FerryError(ErrorCode.SHUTTING_DOWN, 'broker is shutting down'));
 
   constructor(
     private readonly call: ProduceStreamCall,
     private readonly produce: ProduceHandler,
-    private readonly lifecycle: BrokerLifecycle,
     private readonly logger: Logger,
+    /** Called once the stream needs no shutdown any more (its status went out, or the client left). */
+    private readonly onDone: () => void,
   ) {
     this.peer = call.getPeer();
   }
@@ -82,12 +92,15 @@ class ProduceStreamSession {
     this.call.on('data', (message: ProduceStreamRequest__Output) => this.onRequest(message));
     this.call.on('end', () => this.close(null)); // the client half-closed: answer what was read, then OK
     this.call.on('cancelled', () => this.onGone());
-    if (this.lifecycle.shutdownSignal.aborted) this.onShutdown();
-    else this.lifecycle.shutdownSignal.addEventListener('abort', this.onShutdown, { once: true });
+  }
+
+  /** The broker is shutting down. */
+  shutdown(): void {
+    this.close(new FerryError(ErrorCode.SHUTTING_DOWN, 'broker is shutting down'));
   }
 
   private onRequest(message: ProduceStreamRequest__Output): void {
-    // Read while pausing or closing: left unanswered, the stream's status tells the client.
+    // Already buffered when the stream began to close: left unanswered, its status tells the client.
     if (this.closing || this.finished) return;
     try {
       rejectMalformed(message);
@@ -154,7 +167,7 @@ class ProduceStreamSession {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.lifecycle.shutdownSignal.removeEventListener('abort', this.onShutdown);
+    this.onDone();
     const error = this.closing?.error ?? null;
     this.logger.debug({ peer: this.peer, requests: this.requests, code: error?.code ?? 'OK' }, 'produce stream closed');
     // grpc-js sends a streaming call's status from _final, after the answers written before: 'error'
@@ -166,7 +179,7 @@ class ProduceStreamSession {
   private onGone(): void {
     if (this.finished) return;
     this.finished = true;
-    this.lifecycle.shutdownSignal.removeEventListener('abort', this.onShutdown);
+    this.onDone();
     this.logger.debug({ peer: this.peer, requests: this.requests, running: this.running }, 'produce stream cancelled by the client');
   }
 }
