@@ -9,6 +9,8 @@
  * the leader hint unless `leaderHints` is false; a Fetch naming another leader epoch gets
  * FENCED_LEADER_EPOCH (older) or UNKNOWN_LEADER_EPOCH (newer), as a real leader does. Hooks inject
  * per-partition errors before a leader appends or reads, and whole-request gRPC errors.
+ * ProduceStream is answered UNIMPLEMENTED (the SDK falls back to unary Produce, as with a broker
+ * older than the RPC) unless `produceStream` serves it, each message through the Produce handler.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
@@ -18,12 +20,14 @@ import { iterateBatches, stampBatch } from '../../../src/protocol/record-batch.j
 import { decodeBatch, type DecodedRecord } from '../../../src/protocol/record-decoder.js';
 import type { FetchRequest__Output } from '../../../src/generated/ferry/v1/FetchRequest.js';
 import type { ProduceRequest__Output } from '../../../src/generated/ferry/v1/ProduceRequest.js';
-import { FerryError, type ErrorCode, type WireError } from '../../../src/protocol/errors.js';
+import { FerryError, toWireError, type ErrorCode, type WireError } from '../../../src/protocol/errors.js';
+import { toFerryError } from '../../../src/client/errors.js';
 import { ProducerStateManager } from '../../../src/storage/producer-state.js';
 import { appendedProducerBatches, producerBatchMetas } from '../../../src/storage/producer-batches.js';
 import { validateBatches } from '../../../src/protocol/record-batch.js';
 
 type Handler = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => void;
+type StreamHandler = (call: grpc.ServerDuplexStream<any, any>) => void;
 
 export interface PartitionCall {
   broker: number;
@@ -51,6 +55,11 @@ export interface FakeClusterOptions {
   loseAnswer?: (c: PartitionCall) => boolean;
   /** Admin CreateTopics per topic: an error to answer with instead of creating it. */
   onCreateTopic?: (broker: number, name: string, attempt: number) => Partial<WireError> | undefined;
+  /**
+   * Serve ProduceStream (each message through the Produce handler above, hooks included). Default
+   * false: the brokers answer UNIMPLEMENTED for it, like a broker older than the RPC.
+   */
+  produceStream?: boolean;
 }
 
 interface Log {
@@ -71,6 +80,8 @@ export interface FakeCluster {
   kill(id: number): Promise<void>;
   records(topic: string, partition: number): DecodedRecord[];
   produceRequests: { broker: number; req: ProduceRequest__Output }[];
+  /** Broker ids, one per ProduceStream opened (with `produceStream`). */
+  produceStreams: number[];
   fetchRequests: { broker: number; req: FetchRequest__Output }[];
   metadataRequests: number[];
   close(): Promise<void>;
@@ -136,6 +147,7 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
     },
     records: (t, p) => (logs.get(key(t, p))?.batches ?? []).flatMap((b) => decodeBatch(b, 0).records),
     produceRequests: [],
+    produceStreams: [],
     fetchRequests: [],
     metadataRequests: [],
     close: async () => {
@@ -177,7 +189,76 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
     };
   }
 
-  function services(id: number): Record<string, Record<string, Handler>> {
+  /**
+   * ProduceStream over `produce`: answers in completion order with the correlation id; a whole-call
+   * error with a Ferry code becomes the request's `error`, one without (e.g. UNAVAILABLE) ends the
+   * stream with that status, as a broken connection would.
+   */
+  function produceStream(id: number, produce: Handler): StreamHandler {
+    return (call) => {
+      cluster.produceStreams.push(id);
+      let ended = false;
+      call.on('data', (m: { correlationId: number; request: ProduceRequest__Output | null }) => {
+        produce({ request: m.request } as grpc.ServerUnaryCall<any, any>, (err, res) => {
+          if (ended) return;
+          const e = err as grpc.ServiceError | null;
+          const code = e?.metadata?.get('ferry-error-code')[0];
+          if (e && code === undefined) {
+            ended = true;
+            call.emit('error', e);
+          } else if (e) call.write({ correlationId: m.correlationId, error: toWireError(toFerryError(e)) });
+          else call.write({ correlationId: m.correlationId, response: res });
+        });
+      });
+      call.on('end', () => {
+        if (!ended) call.end();
+        ended = true;
+      });
+    };
+  }
+
+  function services(id: number): Record<string, Record<string, Handler | StreamHandler>> {
+    const produce: Handler = guarded(id, 'Produce', (call, cb) => {
+      const req = call.request as ProduceRequest__Output;
+      cluster.produceRequests.push({ broker: id, req });
+      const topics = req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => {
+          const attempt = count(attempts, `produce/${key(t.topic, p.partition)}`);
+          const err = leadershipError(id, t.topic, p.partition) ?? injected(opts.onProduce?.({ broker: id, topic: t.topic, partition: p.partition, attempt }));
+          if (err) return { partition: p.partition, error: err, baseOffset: -1 };
+          const l = log(t.topic, p.partition);
+          const bytes = Buffer.from(p.recordBatch);
+          let checked;
+          try {
+            checked = l.producers.check(producerBatchMetas(bytes, validateBatches(bytes, { maxBatchBytes: 1 << 30 })));
+          } catch (e) {
+            const fe = e as FerryError;
+            return { partition: p.partition, error: wire({ code: fe.code, message: fe.message }), baseOffset: -1 };
+          }
+          let base = l.end;
+          let last = l.end - 1;
+          if (checked.duplicate) {
+            base = checked.baseOffset;
+            last = checked.lastOffset;
+          } else {
+            for (const { pos, size } of iterateBatches(bytes)) {
+              const batch = Buffer.from(bytes.subarray(pos, pos + size));
+              stampBatch(batch, 0, l.end, cluster.leader(t.topic, p.partition).leaderEpoch);
+              l.end += batch.readInt32BE(57);
+              l.batches.push(batch);
+              for (const pb of appendedProducerBatches(batch, true)) l.producers.update(pb);
+            }
+            last = l.end - 1;
+          }
+          if (opts.loseAnswer?.({ broker: id, topic: t.topic, partition: p.partition, attempt })) {
+            return { partition: p.partition, error: wire({ code: 'REQUEST_TIMED_OUT', retriable: true }), baseOffset: -1 };
+          }
+          return { partition: p.partition, baseOffset: base, lastOffset: last, logAppendTimeMs: -1, logStartOffset: 0 };
+        }),
+      }));
+      cb(null, { topics });
+    });
     return {
       Metadata: {
         Metadata: guarded(id, 'Metadata', (call, cb) => {
@@ -206,47 +287,8 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
         InitProducerId: guarded(id, 'InitProducerId', (_call, cb) => {
           cb(null, { producerId: nextProducerId++, producerEpoch: 0 });
         }),
-        Produce: guarded(id, 'Produce', (call, cb) => {
-          const req = call.request as ProduceRequest__Output;
-          cluster.produceRequests.push({ broker: id, req });
-          const topics = req.topics.map((t) => ({
-            topic: t.topic,
-            partitions: t.partitions.map((p) => {
-              const attempt = count(attempts, `produce/${key(t.topic, p.partition)}`);
-              const err = leadershipError(id, t.topic, p.partition) ?? injected(opts.onProduce?.({ broker: id, topic: t.topic, partition: p.partition, attempt }));
-              if (err) return { partition: p.partition, error: err, baseOffset: -1 };
-              const l = log(t.topic, p.partition);
-              const bytes = Buffer.from(p.recordBatch);
-              let checked;
-              try {
-                checked = l.producers.check(producerBatchMetas(bytes, validateBatches(bytes, { maxBatchBytes: 1 << 30 })));
-              } catch (e) {
-                const fe = e as FerryError;
-                return { partition: p.partition, error: wire({ code: fe.code, message: fe.message }), baseOffset: -1 };
-              }
-              let base = l.end;
-              let last = l.end - 1;
-              if (checked.duplicate) {
-                base = checked.baseOffset;
-                last = checked.lastOffset;
-              } else {
-                for (const { pos, size } of iterateBatches(bytes)) {
-                  const batch = Buffer.from(bytes.subarray(pos, pos + size));
-                  stampBatch(batch, 0, l.end, cluster.leader(t.topic, p.partition).leaderEpoch);
-                  l.end += batch.readInt32BE(57);
-                  l.batches.push(batch);
-                  for (const pb of appendedProducerBatches(batch, true)) l.producers.update(pb);
-                }
-                last = l.end - 1;
-              }
-              if (opts.loseAnswer?.({ broker: id, topic: t.topic, partition: p.partition, attempt })) {
-                return { partition: p.partition, error: wire({ code: 'REQUEST_TIMED_OUT', retriable: true }), baseOffset: -1 };
-              }
-              return { partition: p.partition, baseOffset: base, lastOffset: last, logAppendTimeMs: -1, logStartOffset: 0 };
-            }),
-          }));
-          cb(null, { topics });
-        }),
+        Produce: produce,
+        ...(opts.produceStream ? { ProduceStream: produceStream(id, produce) } : {}),
       },
       Fetch: {
         Fetch: guarded(id, 'Fetch', (call, cb) => {
