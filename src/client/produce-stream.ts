@@ -152,6 +152,7 @@ class BrokerStream {
       this.owner.detach(this);
       setImmediate(() => this.onEnd()); // in case 'end' never comes; after it when it does
     });
+    this.armIdleTimer(); // until the first request is written (send clears it)
   }
 
   send(request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse__Output> {
