@@ -22,8 +22,8 @@
  *  - non-retriable error, `retries` spent, or `deliveryTimeoutMs` passed since the batch was created:
  *    its records reject with the FerryError.
  * acks=0: records resolve (offset -1) when the request is handed to gRPC; the broker's reply (an
- * empty one, at once) only frees the in-flight slot. A retried batch may have been written already (a timeout hides the
- * outcome): without idempotence, retries can duplicate, never reorder.
+ * empty one, at once) only frees the in-flight slot. A retried batch may have been written already
+ * (a timeout hides the outcome): without idempotence, retries can duplicate, never reorder.
  *
  * Idempotence (`idempotent`, idempotence.ts): nothing is sent until the producer has an id; each
  * batch is numbered when first drained and keeps its numbers on retries, so the leader stores a
