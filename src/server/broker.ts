@@ -110,10 +110,13 @@ export class Broker {
         server.addService(v1.ReplicaService.service, replicaService(replicas, lifecycle, logger.child({ component: 'replica-service' })));
       }
       const connections = new ConnectionLimiter({ maxConnections: config.int('max.connections'), maxConnectionsPerIp: config.int('max.connections.per.ip') }, logger);
-      boundPort = await new Promise<number>((resolve, reject) => {
-        withHttp2ServerHook(connections.attach, () =>
-          server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
-      });
+      boundPort = await withHttp2ServerHook(
+        connections.attach,
+        () =>
+          new Promise<number>((resolve, reject) =>
+            server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+          ),
+      );
       if (cluster && replicas) {
         const self = identity();
         const rm = replicas;
