@@ -19,7 +19,7 @@ import { encodeFetchResponse } from './fetch-response-encoder.js';
 import { malformedRequest } from './malformed-request.js';
 import { encodeProduceRequest, encodeProduceStreamRequest, withConcatenatedParts, withConcatenatedStreamParts } from './produce-request-encoder.js';
 import { encodeReplicaFetchResponse } from './replica-fetch-response-encoder.js';
-import { AFTER_WRITE, installZeroCopyServerFraming, isFramedInPlace } from './grpc-zero-copy.js';
+import { AFTER_WRITE, installZeroCopyClientFraming, installZeroCopyServerFraming, isFramedInPlace } from './grpc-zero-copy.js';
 import { afterSerializeHooks, type PartitionFields, type TopicResults } from './topic-results-encoder.js';
 
 export const PROTO_FILES = [
@@ -63,6 +63,7 @@ export function loadFerryProto(): { packageDefinition: protoLoader.PackageDefini
     const root = protoRoot();
     const packageDefinition = protoLoader.loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [root] });
     installZeroCopyServerFraming();
+    installZeroCopyClientFraming();
     shipPreEncodedResponses(packageDefinition, 'ferry.v1.FetchService', ['Fetch', 'Consume'], encodeFetchResponse);
     shipPreEncodedResponses(packageDefinition, 'ferry.v1.ReplicaService', ['ReplicaFetch'], encodeReplicaFetchResponse);
     encodeProduceRequestsByHand(packageDefinition);

@@ -1,5 +1,6 @@
 /**
- * Zero-copy gRPC framing for the broker's pre-encoded answers (Fetch, Consume, ReplicaFetch).
+ * Zero-copy gRPC framing for the broker's pre-encoded answers (Fetch, Consume, ReplicaFetch) and
+ * the SDK's hand-encoded produce requests (see installZeroCopyClientFraming at the end).
  *
  * grpc-js frames every message it sends by allocating a new buffer of 5 + length bytes and copying
  * the serialized message into it (BaseServerInterceptingCall.serializeMessage). For a fetch answer
@@ -49,7 +50,7 @@ export function zeroCopyFramingInstalled(): boolean {
  * the caller's (the caller guarantees that); returns whether it did.
  */
 export function frameInPlace(message: Buffer): boolean {
-  if (!installed || message.byteOffset < GRPC_FRAME_PREFIX_BYTES) return false;
+  if ((!installed && !clientInstalled) || message.byteOffset < GRPC_FRAME_PREFIX_BYTES) return false;
   const framed = Buffer.from(message.buffer, message.byteOffset - GRPC_FRAME_PREFIX_BYTES, message.length + GRPC_FRAME_PREFIX_BYTES);
   framed[0] = 0; // not compressed
   framed.writeUInt32BE(message.length, 1);
@@ -60,6 +61,50 @@ export function frameInPlace(message: Buffer): boolean {
 /** Whether `message` was framed in place (its frame goes out without a copy). */
 export function isFramedInPlace(message: Buffer): boolean {
   return framedViews.has(message);
+}
+
+interface IdentityHandlerPrototype {
+  writeMessage(this: unknown, message: Buffer, compress: boolean): Promise<Buffer>;
+}
+
+let clientInstalled = false;
+
+/**
+ * The SDK's side: grpc-js frames each request in its compression filter's IdentityHandler
+ * (allocate 5 + length, copy), the same copy as on the server. Patched the same way: a request
+ * framed in place (the produce request encoders leave the headroom) is sent as it is; anything
+ * else, and every compressed message, goes through grpc-js's own code.
+ */
+export function installZeroCopyClientFraming(): boolean {
+  if (clientInstalled) return true;
+  let proto: Partial<IdentityHandlerPrototype> | undefined;
+  try {
+    const require = createRequire(import.meta.url);
+    const internals = require('@grpc/grpc-js/build/src/compression-filter.js') as {
+      CompressionFilter?: new (options: object, shared: object) => { sendCompression?: object };
+    };
+    const filter = internals.CompressionFilter ? new internals.CompressionFilter({}, {}) : undefined;
+    proto = filter?.sendCompression ? (Object.getPrototypeOf(filter.sendCompression) as Partial<IdentityHandlerPrototype>) : undefined;
+  } catch {
+    return false;
+  }
+  if (!proto || typeof proto.writeMessage !== 'function') return false;
+  const writeMessage = proto.writeMessage;
+  proto.writeMessage = async function (message, compress) {
+    const framed = compress ? undefined : framedViews.get(message);
+    if (framed) {
+      framedViews.delete(message);
+      return framed;
+    }
+    return writeMessage.call(this, message, compress);
+  };
+  clientInstalled = true;
+  return true;
+}
+
+/** Whether the SDK's requests are framed in place (the client patch applied to this grpc-js). */
+export function zeroCopyClientFramingInstalled(): boolean {
+  return clientInstalled;
 }
 
 export function installZeroCopyServerFraming(): boolean {

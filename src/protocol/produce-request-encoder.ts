@@ -15,6 +15,7 @@
  * ProduceRequest bytes written in place, so the batches are still copied once. A request using the
  * simple path (`records`) is left to protobufjs (the encoders return null).
  */
+import { frameInPlace, GRPC_FRAME_PREFIX_BYTES } from './grpc-zero-copy.js';
 import type { PartitionProduceData } from '../generated/ferry/v1/PartitionProduceData.js';
 import type { ProduceRequest } from '../generated/ferry/v1/ProduceRequest.js';
 import type { ProduceStreamRequest } from '../generated/ferry/v1/ProduceStreamRequest.js';
@@ -109,13 +110,19 @@ function writeRequest(out: Buffer, pos: number, layout: RequestLayout): number {
   return pos;
 }
 
+/** A fresh buffer of `bytes` with room for gRPC's frame prefix in front (grpc-zero-copy.ts). */
+function withFramePrefixRoom(bytes: number): Buffer {
+  return Buffer.allocUnsafe(GRPC_FRAME_PREFIX_BYTES + bytes).subarray(GRPC_FRAME_PREFIX_BYTES);
+}
+
 /** The wire bytes of `request`, or null when it uses `records` or a form only protobufjs handles. */
 export function encodeProduceRequest(request: ProduceRequest): Buffer | null {
   const layout = layoutOf(request);
   if (!layout) return null;
-  const out = Buffer.allocUnsafe(layout.total);
+  const out = withFramePrefixRoom(layout.total);
   const pos = writeRequest(out, 0, layout);
   if (pos !== layout.total) throw new Error(`ProduceRequest encoding wrote ${pos} of ${layout.total} bytes`);
+  frameInPlace(out);
   return out;
 }
 
@@ -130,11 +137,12 @@ export function encodeProduceStreamRequest(message: ProduceStreamRequest): Buffe
   const layout = message.request ? layoutOf(message.request) : null;
   if (!layout) return null;
   const total = fieldSize(correlationId) + lengthDelimitedSize(layout.total);
-  const out = Buffer.allocUnsafe(total);
+  const out = withFramePrefixRoom(total);
   let pos = writeIntField(out, 0, TAG_CORRELATION_ID, correlationId);
   pos = writeLengthPrefix(out, pos, TAG_STREAM_REQUEST, layout.total);
   pos = writeRequest(out, pos, layout);
   if (pos !== total) throw new Error(`ProduceStreamRequest encoding wrote ${pos} of ${total} bytes`);
+  frameInPlace(out);
   return out;
 }
 

@@ -2,6 +2,7 @@ import type * as protoLoader from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import type { ProduceRequest } from '../../../src/generated/ferry/v1/ProduceRequest.js';
 import { loadFerryProto } from '../../../src/protocol/grpc-definitions.js';
+import { GRPC_FRAME_PREFIX_BYTES, isFramedInPlace, zeroCopyClientFramingInstalled } from '../../../src/protocol/grpc-zero-copy.js';
 import {
   encodeProduceRequest,
   encodeProduceStreamRequest,
@@ -55,6 +56,16 @@ describe('encodeProduceRequest', () => {
     const b2 = batch(3, 2);
     const got = decode(encodeProduceRequest({ acks: 1, timeoutMs: 1, topics: [{ topic: 't', partitions: [parts(0, b1, b2)] }] })!) as any;
     expect(got.topics[0].partitions[0].recordBatch.equals(Buffer.concat([b1, b2]))).toBe(true);
+  });
+
+  it("is framed in place: gRPC's 5-byte prefix sits in front, so grpc-js sends this buffer without copying it", () => {
+    expect(zeroCopyClientFramingInstalled()).toBe(true); // fails if the installed grpc-js no longer takes the patch
+    for (const out of [encodeProduceRequest(cases[0]![1])!, encodeProduceStreamRequest({ correlationId: 7, request: cases[0]![1] })!]) {
+      expect(isFramedInPlace(out)).toBe(true);
+      const prefix = Buffer.from(out.buffer, out.byteOffset - GRPC_FRAME_PREFIX_BYTES, GRPC_FRAME_PREFIX_BYTES);
+      expect(prefix[0]).toBe(0); // not compressed
+      expect(prefix.readUInt32BE(1)).toBe(out.length);
+    }
   });
 
   it('leaves the simple path (records) to protobufjs, and the wrapped serializer still sends it', () => {
