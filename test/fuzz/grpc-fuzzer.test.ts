@@ -14,6 +14,7 @@ import { encodeRecordBatch } from '../../src/protocol/record-builder.js';
 import { startBroker, type BrokerHandle } from '../helpers/broker.js';
 import { errorCodeOf, rawClients, type RawClients } from '../helpers/grpc.js';
 import { fuzzSeed, prng } from './seed.js';
+import { fuzzValues } from './values.js';
 
 const TOTAL = 10_000;
 const CONCURRENCY = 32;
@@ -79,32 +80,13 @@ describe('gRPC fuzzer', () => {
   it(`survives ${TOTAL} malformed or extreme requests with typed errors and bounded memory`, async () => {
     const seed = fuzzSeed('grpc fuzzer');
     const rnd = prng(seed);
-    const int = (n: number) => Math.floor(rnd() * n);
-    const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-    const chance = (p: number) => rnd() < p;
-    const bytes = (n: number) => {
-      const b = Buffer.allocUnsafe(n);
-      for (let i = 0; i < n; i++) b[i] = int(256);
-      return b;
-    };
+    const { int, pick, chance, bytes, batchBytes } = fuzzValues(rnd);
     const i32 = () => pick([0, 1, -1, 2, -2, 2 ** 31 - 1, -(2 ** 31), 2 ** 31 - 2, int(1000), -int(1000), 65_535, 100_001]);
     const i64 = () => pick([0, 1, -1, -2, -3, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 31, -(2 ** 31) - 1, int(1_000_000), '9223372036854775807', '-9223372036854775808', Date.now(), -Date.now()]);
     const weird = ['', '.', '..', ' ', '\u0000', 'a/b', '../../etc/passwd', '😀🚢', '\uD800', 'ünïcödé', 'RTL\u202Eevil', 'x'.repeat(249), 'y'.repeat(250), 'z'.repeat(20_000), '__consumer_offsets', '__internal', 'tab\tname'];
     const pool = ['pool-0', 'pool-1', 'pool-2', 'pool-3', 'good'];
     const topic = () => (chance(0.6) ? pick(pool) : pick(weird));
     const groupId = () => (chance(0.7) ? `g-${int(6)}` : pick(weird));
-    const goodBatch = () => encodeRecordBatch(Array.from({ length: 1 + int(5) }, (_, i) => ({ key: chance(0.5) ? null : `k${i}`, value: bytes(int(200)), timestamp: chance(0.8) ? Date.now() : pick([0, -1, 2 ** 40, -(2 ** 40), 2 ** 50]) })));
-    const batchBytes = (): Buffer => {
-      switch (int(7)) {
-        case 0: return bytes(int(300));
-        case 1: return bytes(int(64 * 1024));
-        case 2: { const b = goodBatch(); b.writeInt32BE(pick([2 ** 31 - 1, -1, 0, 49, 1 << 30]), 8); return b; } // huge/negative claimed length
-        case 3: { const b = goodBatch(); return b.subarray(0, int(b.length)); } // truncated
-        case 4: { const b = goodBatch(); b.writeInt32BE(pick([2 ** 31 - 1, -1, 0]), 57); return b; } // absurd record count
-        case 5: return Buffer.alloc(0);
-        default: return goodBatch();
-      }
-    };
     const partitions = <T>(make: () => T): T[] => Array.from({ length: chance(0.1) ? 200 + int(300) : 1 + int(3) }, make);
     const topics = <T>(make: () => T): T[] => (chance(0.1) ? Array.from({ length: 50 }, make) : Array.from({ length: int(4) }, make));
     const record = () => ({ key: chance(0.3) ? undefined : bytes(int(50)), value: chance(0.2) ? undefined : bytes(int(500)), headers: chance(0.2) ? [{ key: pick(weird), value: bytes(int(20)) }] : [], timestamp: i64(), offset: i64() });

@@ -9,11 +9,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeRecordBatch } from '../../src/protocol/record-builder.js';
 import { startBroker, type BrokerHandle } from '../helpers/broker.js';
 import { errorCodeOf, rawClients } from '../helpers/grpc.js';
 import { rawProduceStream } from '../helpers/produce-stream.js';
 import { fuzzSeed, prng } from './seed.js';
+import { fuzzValues } from './values.js';
 
 const REQUESTS = 1_500;
 
@@ -34,28 +34,9 @@ describe('ProduceStream fuzzer', () => {
   it(`answers ${REQUESTS} malformed or extreme requests on one stream, each once, each typed`, async () => {
     const seed = fuzzSeed('produce stream fuzzer');
     const rnd = prng(seed);
-    const int = (n: number) => Math.floor(rnd() * n);
-    const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-    const chance = (p: number) => rnd() < p;
-    const bytes = (n: number) => {
-      const b = Buffer.allocUnsafe(n);
-      for (let i = 0; i < n; i++) b[i] = int(256);
-      return b;
-    };
+    const { int, pick, chance, bytes, goodBatch, batchBytes } = fuzzValues(rnd);
     const weird = ['', '.', '..', '\u0000', 'a/b', '😀🚢', '\uD800', 'x'.repeat(249), 'y'.repeat(250), 'z'.repeat(20_000), '__consumer_offsets'];
     const topic = () => (chance(0.7) ? pick(['good', 'pool-0', 'missing']) : pick(weird));
-    const goodBatch = () => encodeRecordBatch(Array.from({ length: 1 + int(5) }, (_, i) => ({ key: chance(0.5) ? null : `k${i}`, value: bytes(int(200)) })));
-    const batchBytes = (): Buffer => {
-      switch (int(7)) {
-        case 0: return bytes(int(300));
-        case 1: return bytes(int(64 * 1024));
-        case 2: { const b = goodBatch(); b.writeInt32BE(pick([2 ** 31 - 1, -1, 0, 49, 1 << 30]), 8); return b; } // claimed length
-        case 3: { const b = goodBatch(); return b.subarray(0, int(b.length)); } // truncated
-        case 4: { const b = goodBatch(); b.writeInt32BE(pick([2 ** 31 - 1, -1, 0]), 57); return b; } // record count
-        case 5: return Buffer.alloc(0);
-        default: return goodBatch();
-      }
-    };
     const request = () => ({
       acks: pick([1, 1, -1, 0, 2, -2, 2 ** 31 - 1, -(2 ** 31)]),
       timeoutMs: pick([0, 100, -1, 2 ** 31 - 1]),

@@ -8,9 +8,10 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Ferry, type Consumer, type ConsumerRecord } from '../../src/client/index.js';
+import { Ferry, type Consumer } from '../../src/client/index.js';
 import { startBroker, type BrokerHandle } from '../helpers/broker.js';
 import { clusterPerTest, until, waitForPartition } from '../helpers/cluster.js';
+import { take } from '../helpers/consume.js';
 
 let broker: BrokerHandle;
 let ferry: Ferry;
@@ -40,16 +41,6 @@ async function produce(f: Ferry, topic: string, values: string[], partition = 0)
   const producer = f.producer({ acks: -1, lingerMs: 0 });
   await producer.sendBatch(topic, values.map((value) => ({ partition, value })));
   await producer.close();
-}
-
-async function take(it: AsyncIterator<ConsumerRecord>, n: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
 }
 
 const range = (from: number, n: number, prefix = 'v') => Array.from({ length: n }, (_, i) => `${prefix}${from + i}`);

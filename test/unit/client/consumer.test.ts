@@ -4,6 +4,7 @@ import { decodeFetchedRecords } from '../../../src/client/fetch-decoder.js';
 import { stampBatch } from '../../../src/protocol/record-batch.js';
 import { encodeRecordBatch } from '../../../src/protocol/record-builder.js';
 import { startFakeBroker, type FakeBroker } from './fake-broker.js';
+import { take } from '../../helpers/consume.js';
 
 let broker: FakeBroker | undefined;
 let ferry: Ferry | undefined;
@@ -24,16 +25,6 @@ async function setup(partitions: number, perPartition: number) {
   }
   await producer.close();
   return { broker, ferry };
-}
-
-async function take(it: AsyncIterator<ConsumerRecord>, n: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
 }
 
 describe('fetch decoding', () => {

@@ -4,10 +4,11 @@
  * errors, fatal errors, subscription validation.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, Ferry, type ConsumerOptions, type ConsumerRecord } from '../../../src/client/index.js';
+import { ErrorCode, Ferry, type ConsumerOptions } from '../../../src/client/index.js';
 import { startFakeBroker, type FakeBroker } from './fake-broker.js';
 import { addFakeGroupService, type FakeGroupService } from './fake-group-service.js';
 import { waitFor } from '../../helpers/group-members.js';
+import { take } from '../../helpers/consume.js';
 
 let broker: FakeBroker | undefined;
 const cleanups: (() => Promise<void>)[] = [];
@@ -43,16 +44,6 @@ async function setup(partitions: number, perPartition: number) {
 
 function committedIn(groups: FakeGroupService, partition: number): number | undefined {
   return groups.groups.get('g')?.offsets.get(`t/${partition}`)?.offset;
-}
-
-async function take(c: AsyncIterator<ConsumerRecord>, n: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  while (out.length < n) {
-    const r = await c.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
 }
 
 describe('consumer group membership (fake coordinator)', () => {

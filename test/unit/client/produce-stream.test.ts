@@ -9,31 +9,13 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, Ferry, type Producer } from '../../../src/client/index.js';
 import type { ProduceStreams } from '../../../src/client/produce-stream.js';
-import { fakeClusterPerTest, statusError, type FakeCluster } from './fake-cluster.js';
+import { fakeClusterPerTest, statusError } from './fake-cluster.js';
+import { expectExactlyInOrder, producer, sendAll } from './producer-helpers.js';
 
 const setup = fakeClusterPerTest();
 
-function producer(f: Ferry, extra = {}): Producer {
-  return f.producer({ lingerMs: 0, batchSize: 128, retryBackoffMs: 5, retryBackoffMaxMs: 20, ...extra });
-}
-
 function stats(p: Producer): ProduceStreams['stats'] {
   return (p as unknown as { sender: { transport: ProduceStreams } }).sender.transport.stats;
-}
-
-async function sendAll(p: Producer, n: number, during: (i: number) => void | Promise<void> = () => {}) {
-  const sends = [];
-  for (let i = 0; i < n; i++) {
-    await during(i);
-    sends.push(p.send({ topic: 't', partition: 0, value: `m${i}` }));
-    if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2)); // let requests go out mid-stream
-  }
-  return Promise.all(sends);
-}
-
-function expectExactlyInOrder(c: FakeCluster, n: number, offsets: number[]) {
-  expect(c.records('t', 0).map((r) => r.value!.toString())).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
-  expect(offsets).toEqual(Array.from({ length: n }, (_, i) => i));
 }
 
 describe('Producer over ProduceStream (fake cluster serving it)', () => {

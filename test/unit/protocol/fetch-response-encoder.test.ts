@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FetchResponse } from '../../../src/generated/ferry/v1/FetchResponse.js';
-import type { FetchPartitionResult } from '../../../src/generated/ferry/v1/FetchPartitionResult.js';
-import { encodeFetchResponse, markReadBuffer } from '../../../src/protocol/fetch-response-encoder.js';
+import { encodeFetchResponse } from '../../../src/protocol/fetch-response-encoder.js';
 import { loadFerryProto } from '../../../src/protocol/grpc-definitions.js';
 import { zeroCopyFramingInstalled } from '../../../src/protocol/grpc-zero-copy.js';
+import { answerServer, readResult, records, withHeadroom } from './read-buffer-answers.js';
 
 const { packageDefinition, proto } = loadFerryProto();
 const fetchMethod = (packageDefinition['ferry.v1.FetchService'] as protoLoader.ServiceDefinition).Fetch!;
@@ -14,20 +14,6 @@ const decode = (buf: Buffer) => fetchMethod.responseDeserialize(buf) as Record<s
 /** protobufjs's own encoding of the same object (a plain object: no pre-encoded bytes). */
 const protobufjsEncode = (r: FetchResponse) => fetchMethod.responseSerialize({ ...r });
 
-/** `bytes` in a buffer of their own with `headroom` free bytes in front, as the broker reads them. */
-function withHeadroom(bytes: Buffer, headroom: number): Buffer {
-  const whole = Buffer.alloc(headroom + bytes.length, 0xee);
-  bytes.copy(whole, headroom);
-  return whole.subarray(headroom);
-}
-
-/** A partition result whose records were read with `headroom` free bytes in front (as partition-reader.ts marks them). */
-function readResult(p: FetchPartitionResult, headroom: number, afterSerialize: () => void = () => {}): FetchPartitionResult {
-  markReadBuffer(p, headroom, afterSerialize);
-  return p;
-}
-
-const records = (n: number, fill = 7) => Buffer.alloc(n, fill);
 
 describe('encodeFetchResponse', () => {
   const cases: Array<[string, FetchResponse]> = [
@@ -88,24 +74,7 @@ describe('encodeFetchResponse', () => {
 });
 
 describe('FetchService response serializer', () => {
-  const servers: grpc.Server[] = [];
-  const clients: grpc.Client[] = [];
-  afterAll(() => {
-    for (const c of clients) c.close();
-    for (const s of servers) s.forceShutdown();
-  });
-
-  async function serve(handler: grpc.handleUnaryCall<unknown, unknown>): Promise<(req: object) => Promise<Record<string, unknown>>> {
-    const server = new grpc.Server();
-    servers.push(server);
-    server.addService(proto.ferry.v1.FetchService.service, { Fetch: handler, Consume: () => undefined, ListOffsets: () => undefined });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const client = new proto.ferry.v1.FetchService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    clients.push(client);
-    return (req) => new Promise((resolve, reject) => client.Fetch(req, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res as Record<string, unknown>))));
-  }
+  const serve = answerServer(proto.ferry.v1.FetchService as unknown as grpc.ServiceClientConstructor, 'Fetch', ['Consume', 'ListOffsets']);
 
   it('encodes without copying the records, then runs each after-serialize hook once', async () => {
     const events: string[] = [];

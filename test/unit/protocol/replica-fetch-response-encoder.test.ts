@@ -1,12 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { ReplicaFetchPartitionResult } from '../../../src/generated/ferry/v1/ReplicaFetchPartitionResult.js';
+import { describe, expect, it } from 'vitest';
 import type { ReplicaFetchResponse } from '../../../src/generated/ferry/v1/ReplicaFetchResponse.js';
 import { loadFerryProto } from '../../../src/protocol/grpc-definitions.js';
 import { GRPC_FRAME_PREFIX_BYTES } from '../../../src/protocol/grpc-zero-copy.js';
 import { encodeReplicaFetchResponse } from '../../../src/protocol/replica-fetch-response-encoder.js';
-import { markReadBuffer } from '../../../src/protocol/topic-results-encoder.js';
+import { answerServer, readResult, records, withHeadroom } from './read-buffer-answers.js';
 
 const { packageDefinition, proto } = loadFerryProto();
 const method = (packageDefinition['ferry.v1.ReplicaService'] as protoLoader.ServiceDefinition).ReplicaFetch!;
@@ -15,19 +14,6 @@ const decode = (buf: Buffer) => method.responseDeserialize(buf) as Record<string
 /** protobufjs's own encoding of the same object (a plain object: no pre-encoded bytes). */
 const protobufjsEncode = (r: ReplicaFetchResponse) => method.responseSerialize({ ...r });
 
-/** `bytes` in a buffer of their own with `headroom` free bytes in front, as the leader reads them. */
-function withHeadroom(bytes: Buffer, headroom: number): Buffer {
-  const whole = Buffer.alloc(headroom + bytes.length, 0xee);
-  bytes.copy(whole, headroom);
-  return whole.subarray(headroom);
-}
-
-function readResult(p: ReplicaFetchPartitionResult, headroom: number, afterSerialize: () => void = () => {}, allocate?: (bytes: number) => Buffer): ReplicaFetchPartitionResult {
-  markReadBuffer(p, headroom, afterSerialize, allocate);
-  return p;
-}
-
-const records = (n: number, fill = 7) => Buffer.alloc(n, fill);
 
 describe('encodeReplicaFetchResponse', () => {
   const cases: Array<[string, ReplicaFetchResponse]> = [
@@ -123,24 +109,7 @@ describe('encodeReplicaFetchResponse', () => {
 });
 
 describe('ReplicaService.ReplicaFetch response serializer', () => {
-  const servers: grpc.Server[] = [];
-  const clients: grpc.Client[] = [];
-  afterAll(() => {
-    for (const c of clients) c.close();
-    for (const s of servers) s.forceShutdown();
-  });
-
-  async function serve(handler: grpc.handleUnaryCall<unknown, unknown>): Promise<(req: object) => Promise<Record<string, unknown>>> {
-    const server = new grpc.Server();
-    servers.push(server);
-    server.addService(proto.ferry.v1.ReplicaService.service, { ReplicaFetch: handler, OffsetForLeaderEpoch: () => undefined });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const client = new proto.ferry.v1.ReplicaService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    clients.push(client);
-    return (req) => new Promise((resolve, reject) => client.ReplicaFetch(req, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res as Record<string, unknown>))));
-  }
+  const serve = answerServer(proto.ferry.v1.ReplicaService as unknown as grpc.ServiceClientConstructor, 'ReplicaFetch', ['OffsetForLeaderEpoch']);
 
   it('encodes in place, then runs the after-serialize hook once; the follower decodes the same records', async () => {
     const events: string[] = [];
