@@ -31,6 +31,8 @@ export function registerBrokerCommand(program: Command): void {
     const { Broker } = await import('../../src/server/broker.js');
     const { createLogger } = await import('../../src/util/logger.js');
     const logger = createLogger(config.str('log.level'), { nodeId: config.nodeId });
+    const { applyHeapGrowingPercent } = await import('../../src/server/gc-tuning.js');
+    applyHeapGrowingPercent(config.int('gc.heap.growing.percent'), logger);
     process.on('uncaughtException', (err) => {
       logger.fatal({ err }, 'uncaught exception; exiting');
       logger.flush();

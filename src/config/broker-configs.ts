@@ -11,6 +11,8 @@ export const BROKER_CONFIGS: readonly ConfigDef[] = [
   { name: 'advertised.port', type: 'int', default: 0, min: 0, max: 65535, doc: 'port clients should use to reach this broker (0 = the bound port); set it when a proxy or a published container port differs' },
   { name: 'advertised.host', type: 'string', default: '', doc: 'host clients should use to reach this broker (default: host, or 127.0.0.1 when host is 0.0.0.0)' },
   { name: 'log.level', type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info', doc: 'pino log level' },
+  // Process-level (applied by `ferry broker`, not by an embedded Broker): server/gc-tuning.ts says why.
+  { name: 'gc.heap.growing.percent', type: 'int', default: 300, min: 0, max: 10_000, doc: 'V8 old-generation growing factor of the broker process as 1 + percent/100 (node --heap-growing-percent; 0 = V8\'s own): room for short-lived Buffers so they do not trigger mark-compacts' },
   { name: 'auto.create.topics.enable', type: 'boolean', default: true, doc: 'create a topic on first produce/metadata request for it' },
   { name: 'num.partitions', type: 'int', default: 1, min: 1, max: 10_000, doc: 'partitions of an auto-created topic (or one created without a count)' },
   { name: 'default.replication.factor', type: 'int', default: 1, min: 1, max: 16, doc: 'replication factor of topics created without one' },
