@@ -171,7 +171,7 @@ class Report {
         if (c) lines.push(`| ${s} | ${mode} | ${c.setting}${c.weaker ? ' ⚠' : ''} | ${c.durability}${c.skipped ? ' (not run)' : ''} |`);
       }
     }
-    lines.push('', '⚠ keeps less than the others in its mode (not like with like).', '');
+    lines.push('', '⚠ keeps less than the others in its mode, or (where its figures say so) shows consumers values that are not yet durable: not like with like.', '');
     return lines;
   }
 
@@ -271,7 +271,7 @@ class Report {
     const lines = [
       '## Ferry against each peer',
       '',
-      'Throughput: Ferry msgs/s ÷ peer msgs/s (above 1×: Ferry faster). e2e: peer p99 ÷ Ferry p99 (above 1×: Ferry lower), where both sustained the rate. Same mode, size and workload only; ⚠ marks a peer setting that keeps less.',
+      'Throughput: Ferry msgs/s ÷ peer msgs/s (above 1×: Ferry faster). e2e: peer p99 ÷ Ferry p99 (above 1×: Ferry lower), where both sustained the rate. Same mode, size and workload only; ⚠ marks a peer setting that keeps less, or that delivers values to consumers before they are durable (see the notes beside its figures).',
       '',
       `| mode | workload | size | ${peers.join(' | ')} |`,
       `| --- | --- | --- | ${peers.map(() => '---:').join(' | ')} |`,

@@ -71,7 +71,7 @@ async function runSystemMode(opts: PeerOptions, system: PeerSystem, mode: Durabi
     ...key,
     setting: durability.setting,
     durability: durability.description,
-    ...(durability.weaker ? { weaker: true } : {}),
+    ...(durability.weaker || durability.weakerIn?.workloads.includes(key.workload) ? { weaker: true } : {}),
     ...shape(opts, key),
     runs: [],
     summary: {},
@@ -112,6 +112,7 @@ async function runSystemMode(opts: PeerOptions, system: PeerSystem, mode: Durabi
       }
       cell.summary = summarizeRuns(cell.runs);
       cell.notes = mergeNotes(runNotes);
+      if (durability.weakerIn?.workloads.includes(key.workload)) cell.notes.unshift(durability.weakerIn.why);
       await record(cell);
     }
   } finally {

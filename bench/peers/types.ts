@@ -8,6 +8,7 @@
  * `PeerConsumer`, and the parent deletes them afterwards. Everything a worker needs travels in
  * `ClientConfig` (JSON over argv), so adapters hold no state shared between processes.
  */
+import type { WorkloadName } from './options.js';
 
 export const SYSTEM_NAMES = ['ferry', 'ferry-rf3', 'redis', 'nats', 'rabbitmq'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
@@ -29,6 +30,11 @@ export interface Durability {
   description: string;
   /** True when the setting keeps less than the others in its mode (e.g. messages only in memory). */
   weaker?: boolean;
+  /**
+   * Weaker in some workloads only, with the reason noted beside their figures: e.g. a system that
+   * hands consumers values before its fsync is not like with like in e2e latency of the fsync mode.
+   */
+  weakerIn?: { workloads: readonly WorkloadName[]; why: string };
 }
 
 export interface ServerHandle {
