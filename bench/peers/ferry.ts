@@ -3,7 +3,8 @@
  * dist/cmd/ferry.js broker` on 127.0.0.1:<free port> with a temp data dir and `--flush-mode always`
  * (fsync before the ack, group commit) or `os` (written to the OS, never fsynced by the broker).
  * One target is one topic with `--partitions` partitions; producers use `sendBatch()` per chunk
- * (`send()` per value when paced, see openProducer) with acks=all (the same as acks=1 on one node, and what the cluster runs will use), the consumer
+ * (`send()` per value when paced, see openProducer) with acks=all (the same as acks=1 on one node, and what the cluster runs will use) and
+ * idempotence (so each partition pipelines up to 5 requests: src/client/record-accumulator.ts), the consumer
  * assigns every partition from the earliest offset and reads batch by batch (`eachBatch`), with the
  * fetch sizes the Ferry bench measured fastest (bench/topic-reader.ts).
  *
@@ -72,7 +73,9 @@ export const ferry: PeerSystem = {
     // request is in flight the next ones still batch up behind it): a lower median, but at 10k
     // msgs/s 50–80% more CPU and no better p99 (docs/BENCHMARKS.md, "Closing the peer gaps").
     const linger = opts.paced && config.ferryE2eLingerMs !== undefined ? { lingerMs: config.ferryE2eLingerMs } : {};
-    const producer = f.producer({ acks: -1, ...linger });
+    // Idempotent (Kafka's default since 3.0): a partition's requests are pipelined, up to 5, with
+    // order kept by sequence numbers; without it the SDK keeps one request per partition in flight.
+    const producer = f.producer({ acks: -1, idempotent: true, ...linger });
     return {
       async sendChunk(target, values) {
         // As bench/produce-worker.ts: sendBatch() for throughput, send() per value when paced (the

@@ -4,12 +4,24 @@
  * Each (topic, partition) has a FIFO of `ProducerBatch`es; only the last may be open for appends.
  * A batch closes when the next record does not fit in `batchSizeBytes` (a single larger record gets
  * a batch of its own), or when it is drained for sending. A partition is *ready* when its head batch
- * is closed, has lingered `lingerMs`, or a flush is under way; and it is not *muted*.
+ * is closed, has lingered `lingerMs`, or a flush is under way; and fewer than `maxInFlightPerPartition`
+ * requests of it are in flight (none while it recovers from a failed one, below).
  *
- * Ordering: a partition is muted from the moment its batches are drained until their request is
- * answered, and a retried batch goes back to the head of its queue with a backoff deadline. So at
- * most one request per partition is ever in flight and nothing newer can overtake a batch being
- * retried: per-partition order holds across retries without idempotence. (Other partitions keep
+ * Ordering: at most a window of requests carrying one partition's batches are in flight (the
+ * sender's `windowOf`): 1 without idempotence, so nothing newer can overtake a batch being retried and
+ * per-partition order holds across retries without it; up to 5 for an idempotent producer, whose
+ * sequence numbers let the leader refuse a batch that would land out of order (Kafka's rule for
+ * max.in.flight with idempotence, and why 5: the leader remembers 5 runs per producer to recognise
+ * retried batches, producer-state.ts) — once the leader has acknowledged a batch of the current
+ * producer id and epoch on that partition: a leader that does not know the producer yet takes any
+ * first sequence, so a first request refused while a later one got in would leave a gap nobody
+ * notices. Pipelining spares each request the wait for the previous
+ * one's acknowledgement (measured: docs/BENCHMARKS.md, "Pipelined partitions").
+ * When a request for a partition fails, its batches to retry are held (`returned`) and the
+ * partition takes no new sends until every request of it in flight has settled (`recovering`);
+ * then they go back to the head of the queue in the order they were first sent, with the backoff
+ * deadline. A later request that failed because an earlier one had not landed (the leader's
+ * OUT_OF_ORDER_SEQUENCE_NUMBER) is retried behind it (`hasEarlierUnacked`). (Other partitions keep
  * going; several batches of one partition ride in one request.)
  *
  * Memory: `bufferedBytes` counts every batch from creation until it completes (sent and answered
@@ -48,6 +60,8 @@ export class ProducerBatch {
    * already had and new ones (DUPLICATE_SEQUENCE_NUMBER); alone, each is one or the other.
    */
   sendAlone = false;
+  /** Order of the first send (the accumulator's counter); -1 before it. Retries keep it. */
+  drainOrder = -1;
   private builder: RecordBatchBuilder | null;
 
   constructor(
@@ -106,8 +120,24 @@ export class ProducerBatch {
 
 export class PartitionQueue {
   readonly batches: ProducerBatch[] = [];
-  /** True while a request carrying this partition's batches is in flight. */
-  muted = false;
+  /** Requests carrying this partition's batches that are in flight. */
+  inFlight = 0;
+  /** A request of it failed: no new sends until `inFlight` is 0 and `returned` is back in the queue. */
+  recovering = false;
+  /** Batches of failed requests waiting to go back to the head of the queue (see the top of the file). */
+  readonly returned: ProducerBatch[] = [];
+  /** Sent and not yet acknowledged or failed for good (in flight or returned). */
+  readonly unacked = new Set<ProducerBatch>();
+  /**
+   * Requests from the oldest one not yet settled to the newest, settled or not (by their first
+   * batch's drain order). Its length bounds pipelining, not the count in flight: if one request's
+   * answer is lost while later ones are answered, no more than the window are stored after it, so
+   * its retry still finds its batches among the runs the leader remembers (a duplicate, not a gap).
+   */
+  readonly window: { first: number; settled: boolean }[] = [];
+  private returnAtMs = 0;
+  /** `producerId:epoch` of the last batch the leader acknowledged (idempotence; '' = none yet). */
+  ackedIdentity = '';
   /** No send before this time (retry backoff), ms since the epoch. */
   retryAtMs = 0;
   /** The topic's partition count at the last append (for the sticky partitioner). */
@@ -116,6 +146,34 @@ export class PartitionQueue {
     readonly topic: string,
     readonly partition: number,
   ) {}
+
+  /** Nothing new of this partition may be sent now (in flight, or recovering from a failure). */
+  get muted(): boolean {
+    return this.inFlight > 0 || this.recovering;
+  }
+
+  /** Holds batches of a failed request for retry, no earlier than `retryAtMs`. */
+  hold(batches: ProducerBatch[], retryAtMs: number): void {
+    this.returned.push(...batches);
+    this.recovering = true;
+    this.returnAtMs = Math.max(this.returnAtMs, retryAtMs);
+  }
+
+  /** Whether a batch sent before `b` (first sends) is still unacknowledged here. */
+  hasEarlierUnacked(b: ProducerBatch): boolean {
+    for (const x of this.unacked) if (x !== b && x.drainOrder < b.drainOrder) return true;
+    return false;
+  }
+
+  /** The last request in flight settled while recovering: held batches back to the head, in send order. */
+  takeReturned(): { batches: ProducerBatch[]; retryAtMs: number } | null {
+    if (this.inFlight > 0 || !this.recovering) return null;
+    const batches = this.returned.splice(0).sort((a, b) => a.drainOrder - b.drainOrder);
+    const retryAtMs = this.returnAtMs;
+    this.recovering = false;
+    this.returnAtMs = 0;
+    return { batches, retryAtMs };
+  }
 }
 
 export interface AccumulatorOptions {
@@ -143,6 +201,7 @@ export class RecordAccumulator {
   /** batch.size buffers of acknowledged batches, reused by new batches (see the top of this file). */
   private readonly spare: Buffer[] = [];
   private readonly spareMax: number;
+  private drains = 0;
 
   constructor(
     private readonly options: AccumulatorOptions,
@@ -199,13 +258,16 @@ export class RecordAccumulator {
     return this.nonEmpty.size > 0;
   }
 
-  /** Partitions with something to send now, plus when the next one will be ready by time. */
-  ready(nowMs: number, flushing: boolean): ReadyCheck {
+  /**
+   * Partitions with something to send now, plus when the next one will be ready by time.
+   * `windowOf(q)`: how many requests of `q` may be pipelined (see the top of the file; default 1).
+   */
+  ready(nowMs: number, flushing: boolean, windowOf: (q: PartitionQueue) => number = () => 1): ReadyCheck {
     const ready: PartitionQueue[] = [];
     const lingering: PartitionQueue[] = [];
     let nextReadyInMs = Infinity;
     for (const q of this.nonEmpty) {
-      if (q.muted) continue;
+      if (q.recovering || q.window.length >= windowOf(q)) continue;
       if (q.retryAtMs > nowMs) {
         nextReadyInMs = Math.min(nextReadyInMs, q.retryAtMs - nowMs);
         continue;
@@ -227,8 +289,9 @@ export class RecordAccumulator {
 
   /**
    * Takes batches from the head of `q`, in order, while they fit in `maxBytes` (at least one),
-   * closing each (encoding it). Mutes the partition. Batches still open and younger than linger are
-   * taken too when the partition is ready: they would only wait for the next request otherwise.
+   * closing each (encoding it), for one request: counts it in flight until `requestDone`. Batches
+   * still open and younger than linger are taken too when the partition is ready: they would only
+   * wait for the next request otherwise.
    */
   drain(q: PartitionQueue, maxBytes: number): ProducerBatch[] {
     const taken: ProducerBatch[] = [];
@@ -242,27 +305,45 @@ export class RecordAccumulator {
       const size = b.bytes!.length;
       if (taken.length > 0 && (bytes + size > maxBytes || b.sendAlone || taken[0]!.sendAlone)) break;
       q.batches.shift();
+      if (b.drainOrder < 0) b.drainOrder = this.drains++;
+      q.unacked.add(b);
       taken.push(b);
       bytes += size;
     }
     if (q.batches.length === 0) this.nonEmpty.delete(q);
-    q.muted = true;
+    q.inFlight++;
+    q.window.push({ first: taken[0]!.drainOrder, settled: false });
     return taken;
   }
 
-  /** Puts batches back at the head of their queue after a retriable failure, keeping their order. */
+  /**
+   * After a retriable failure: the batches go back to the head of their queue, in the order first
+   * sent, once no request of `q` is in flight any more (see the top of the file).
+   */
   reenqueue(q: PartitionQueue, batches: ProducerBatch[], retryAtMs: number): void {
-    q.batches.unshift(...batches);
-    q.retryAtMs = retryAtMs;
-    q.muted = false;
+    q.hold(batches, retryAtMs);
+  }
+
+  /** The request carrying `batches` of `q` settled (after they were released or re-enqueued). */
+  requestDone(q: PartitionQueue, batches: readonly ProducerBatch[]): void {
+    q.inFlight--;
+    const slot = q.window.find((w) => w.first === batches[0]?.drainOrder && !w.settled);
+    if (slot) slot.settled = true;
+    while (q.window.length > 0 && q.window[0]!.settled) q.window.shift();
+    const back = q.takeReturned();
+    if (!back || back.batches.length === 0) return;
+    q.batches.unshift(...back.batches);
+    q.retryAtMs = back.retryAtMs;
     this.nonEmpty.add(q);
   }
 
-  /** A request for `q` is answered: frees the batches' memory and unmutes the partition. */
+  /** Batches acknowledged or failed for good: frees their memory. */
   release(q: PartitionQueue, batches: ProducerBatch[]): void {
-    for (const b of batches) this.bufferedBytes -= b.chargedBytes;
+    for (const b of batches) {
+      this.bufferedBytes -= b.chargedBytes;
+      q.unacked.delete(b);
+    }
     this.batchCount -= batches.length;
-    q.muted = false;
   }
 
   /**
@@ -280,11 +361,16 @@ export class RecordAccumulator {
   /** Removes and returns every unsent batch (close without flush / fatal errors). */
   abortAll(): ProducerBatch[] {
     const all: ProducerBatch[] = [];
-    for (const q of this.nonEmpty) {
-      all.push(...q.batches);
-      for (const b of q.batches) this.bufferedBytes -= b.chargedBytes;
-      this.batchCount -= q.batches.length;
-      q.batches.length = 0;
+    const queues = new Set(this.nonEmpty);
+    for (const byPartition of this.queues.values()) for (const q of byPartition) if (q && q.returned.length > 0) queues.add(q);
+    for (const q of queues) {
+      const batches = [...q.returned.splice(0), ...q.batches.splice(0)];
+      for (const b of batches) {
+        this.bufferedBytes -= b.chargedBytes;
+        q.unacked.delete(b);
+      }
+      this.batchCount -= batches.length;
+      all.push(...batches);
     }
     this.nonEmpty.clear();
     return all;

@@ -62,6 +62,9 @@ export interface SenderOptions {
   transport: ProducerTransport;
 }
 
+/** Requests of one partition an idempotent producer pipelines (the runs a leader remembers per producer: RUNS_RETAINED in producer-state.ts). */
+const IDEMPOTENT_PARTITION_WINDOW = 5;
+
 interface InFlightEntry {
   q: PartitionQueue;
   batches: ProducerBatch[];
@@ -92,6 +95,16 @@ export class Sender {
     this.identity = options.idempotent ? new ProducerIdentity(ctx) : null;
     this.transport = createProduceTransport(ctx, options.transport);
   }
+
+  /**
+   * Requests of `q` that may be in flight at once: pipelined (Kafka's limit of 5 with idempotence)
+   * once the leader acknowledged a batch of this producer id and epoch there; else one.
+   */
+  private readonly windowOf = (q: PartitionQueue): number => {
+    const id = this.identity;
+    if (!id || !id.hasId || q.ackedIdentity !== `${id.producerId}:${id.epoch}`) return 1;
+    return Math.min(IDEMPOTENT_PARTITION_WINDOW, this.options.maxInFlightRequests);
+  };
 
   /** Called after each append; `closedFull` = a batch filled up and can go now. */
   onAppend(closedFull: boolean): void {
@@ -137,7 +150,7 @@ export class Sender {
       if (this.acc.hasUnsent()) this.initProducerId();
       return;
     }
-    const { ready, lingering, nextReadyInMs } = this.acc.ready(now, this.flushing > 0);
+    const { ready, lingering, nextReadyInMs } = this.acc.ready(now, this.flushing > 0, this.windowOf);
     const byAddress = new Map<string, PartitionQueue[]>();
     const leaderless = new Set<string>();
     for (const q of ready) {
@@ -255,6 +268,7 @@ export class Sender {
       if (acks0 && requestError === null) {
         this.acc.release(q, batches);
         this.acc.recycle(batches); // answered: the request is long sent
+        this.acc.requestDone(q, batches);
         continue;
       }
       let err = requestError;
@@ -269,8 +283,11 @@ export class Sender {
               b.complete(offset, r.logAppendTimeMs);
               offset += b.recordCount;
             }
+            const lastBatch = batches[batches.length - 1]!;
+            if (lastBatch.producerId >= 0) q.ackedIdentity = `${lastBatch.producerId}:${lastBatch.producerEpoch}`;
             this.acc.release(q, batches);
             this.acc.recycle(batches);
+            this.acc.requestDone(q, batches);
             continue;
           }
         }
@@ -281,8 +298,9 @@ export class Sender {
       const failedEpoch = this.ctx.metadata.leaderEpoch(q.topic, q.partition);
       if (!hinted && needsMetadataRefresh(err)) stale.add(q.topic);
       this.retryOrFail(entry, err);
+      this.acc.requestDone(q, batches); // the partition's held batches go back once none of its requests is in flight
       // Leader gone or unknown: retry the moment metadata names a newer leader, not after the backoff.
-      if (!hinted && needsMetadataRefresh(err) && q.retryAtMs > Date.now()) this.leaderWatch.watch(q, failedEpoch);
+      if (!hinted && needsMetadataRefresh(err) && !q.muted && q.retryAtMs > Date.now()) this.leaderWatch.watch(q, failedEpoch);
     }
     if (requestError !== null && isConnectionError(requestError)) this.ctx.metadata.brokerFailed(address);
     if (stale.size > 0) {
@@ -301,15 +319,20 @@ export class Sender {
       this.acc.reenqueue(q, batches, now);
       return;
     }
-    const retriable = isRetriableForClient(err);
+    const retriableError = isRetriableForClient(err);
     const retry: ProducerBatch[] = [];
     const failed: ProducerBatch[] = [];
     const expired = new Set<ProducerBatch>();
     for (const b of batches) {
       b.lastError = err;
+      // Pipelined idempotent sends: refused as out of order because a batch sent before it has not
+      // landed (yet): it goes again behind that one. Out of order with nothing earlier pending is
+      // a real gap: fails for good (KIP-360 epoch bump below).
+      const retriable = retriableError || (err.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && q.hasEarlierUnacked(b));
       if (retriable && now - b.createdMs >= this.options.deliveryTimeoutMs) expired.add(b);
       const canRetry = retriable && b.attempts <= this.options.retries && !expired.has(b);
       (canRetry ? retry : failed).push(b);
+      if (!canRetry) q.unacked.delete(b); // later batches of this request are judged without it
     }
     if (failed.length > 0) {
       // Out of time rather than out of luck: the same error as a batch that expired while queued.
@@ -320,7 +343,7 @@ export class Sender {
       }
       this.ctx.logger.debug({ topic: q.topic, partition: q.partition, code: err.code, batches: failed.length }, 'produce failed');
     }
-    // release() frees memory of failed batches and unmutes; retried ones stay charged.
+    // release() frees memory of failed batches; retried ones stay charged.
     this.acc.release(q, failed);
     if (retry.length > 0) {
       const attempt = retry[0]!.attempts;

@@ -60,6 +60,8 @@ export interface FakeClusterOptions {
    * false: the brokers answer UNIMPLEMENTED for it, like a broker older than the RPC.
    */
   produceStream?: boolean;
+  /** Produce answers go out this long after the append (the records are stored at once). */
+  produceAnswerDelayMs?: number;
 }
 
 interface Log {
@@ -80,6 +82,8 @@ export interface FakeCluster {
   kill(id: number): Promise<void>;
   records(topic: string, partition: number): DecodedRecord[];
   produceRequests: { broker: number; req: ProduceRequest__Output }[];
+  /** Most produce requests received and not yet answered at any one time. */
+  maxProducesUnanswered: number;
   /** Broker ids, one per ProduceStream opened (with `produceStream`). */
   produceStreams: number[];
   fetchRequests: { broker: number; req: FetchRequest__Output }[];
@@ -147,6 +151,7 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
     },
     records: (t, p) => (logs.get(key(t, p))?.batches ?? []).flatMap((b) => decodeBatch(b, 0).records),
     produceRequests: [],
+    maxProducesUnanswered: 0,
     produceStreams: [],
     fetchRequests: [],
     metadataRequests: [],
@@ -217,10 +222,14 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
     };
   }
 
+  let producesUnanswered = 0;
+
   function services(id: number): Record<string, Record<string, Handler | StreamHandler>> {
     const produce: Handler = guarded(id, 'Produce', (call, cb) => {
       const req = call.request as ProduceRequest__Output;
       cluster.produceRequests.push({ broker: id, req });
+      producesUnanswered++;
+      cluster.maxProducesUnanswered = Math.max(cluster.maxProducesUnanswered, producesUnanswered);
       const topics = req.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((p) => {
@@ -257,7 +266,12 @@ export async function startFakeCluster(opts: FakeClusterOptions): Promise<FakeCl
           return { partition: p.partition, baseOffset: base, lastOffset: last, logAppendTimeMs: -1, logStartOffset: 0 };
         }),
       }));
-      cb(null, { topics });
+      const answer = () => {
+        producesUnanswered--;
+        cb(null, { topics });
+      };
+      if (opts.produceAnswerDelayMs) setTimeout(answer, opts.produceAnswerDelayMs);
+      else answer();
     });
     return {
       Metadata: {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, Ferry, type Producer } from '../../../src/client/index.js';
 import { readBatchHeader } from '../../../src/protocol/record-batch.js';
 import { fakeClusterPerTest, statusError, type FakeCluster } from './fake-cluster.js';
+import { expectExactlyInOrder } from './producer-helpers.js';
 import * as grpc from '@grpc/grpc-js';
 
 const setup = fakeClusterPerTest();
@@ -25,6 +26,16 @@ async function sendAll(p: Producer, n: number, during: (i: number) => void | Pro
   return Promise.all(sends);
 }
 
+/** 5 records every millisecond or so: new batches keep coming while requests are in flight. */
+async function sendSlowly(p: Producer, n: number) {
+  const sends = [];
+  for (let i = 0; i < n; i++) {
+    sends.push(p.send({ topic: 't', partition: 0, value: `m${i}` }));
+    if (i % 5 === 4) await new Promise((r) => setTimeout(r, 1));
+  }
+  return Promise.all(sends);
+}
+
 /** Headers of the batches the producer sent for t-0, per request. */
 function sentHeaders(c: FakeCluster) {
   return c.produceRequests.map(({ req }) => {
@@ -36,6 +47,35 @@ function sentHeaders(c: FakeCluster) {
 }
 
 describe('Producer: idempotent', () => {
+  it('pipelines up to 5 requests per partition once the leader knows the producer there; without idempotence one at a time', async () => {
+    const { cluster, ferry } = await setup({ produceAnswerDelayMs: 15 });
+    const metas = await sendSlowly(producer(ferry), 300);
+    expectExactlyInOrder(cluster, 300, metas.map((m) => m.offset));
+    expect(cluster.maxProducesUnanswered).toBe(5);
+    // The first request went alone: until it is acknowledged, the leader would take any sequence.
+    expect(sentHeaders(cluster)[0]![0]!.baseSequence).toBe(0);
+  });
+
+  it('without idempotence a partition has one request in flight at a time', async () => {
+    const { cluster, ferry } = await setup({ produceAnswerDelayMs: 15 });
+    const metas = await sendSlowly(producer(ferry, { idempotent: false }), 100);
+    expectExactlyInOrder(cluster, 100, metas.map((m) => m.offset));
+    expect(cluster.maxProducesUnanswered).toBe(1);
+  });
+
+  it('pipelined, with lost answers, failed requests and leader moves: each record stored once, in order', async () => {
+    const { cluster, ferry } = await setup({
+      produceAnswerDelayMs: 3,
+      loseAnswer: (c) => c.attempt % 7 === 3,
+      onProduce: (c) => (c.attempt % 11 === 5 ? { code: 'NOT_ENOUGH_REPLICAS', retriable: true } : undefined),
+    });
+    const metas = await sendAll(producer(ferry), 500, (i) => {
+      if (i % 100 === 60) cluster.moveLeader('t', 0, 1 + (Math.floor(i / 100) % 3));
+    });
+    expectExactlyInOrder(cluster, 500, metas.map((m) => m.offset));
+    expect(cluster.maxProducesUnanswered).toBeGreaterThan(1);
+  });
+
   it('a batch whose answer was lost is stored once and resolves with its original offsets', async () => {
     const { cluster, ferry } = await setup({ loseAnswer: (c) => c.attempt % 3 === 1 });
     const metas = await sendAll(producer(ferry), 300);

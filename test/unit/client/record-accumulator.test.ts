@@ -41,7 +41,7 @@ describe('RecordAccumulator', () => {
     expect(acc.ready(1001, true).ready.length).toBe(1);
   });
 
-  it('drains batches in order, packs up to maxBytes, and mutes the partition', () => {
+  it('drains batches in order, packs up to maxBytes, and keeps the partition back while its request is in flight', () => {
     const acc = make(256, 0);
     for (let i = 0; i < 20; i++) acc.append('t', 0, 1, { key: null, value, timestamp: 1000 + i }, sink, i, 1000);
     const q = acc.queue('t', 0);
@@ -56,6 +56,7 @@ describe('RecordAccumulator', () => {
     const offsets = taken.flatMap((b) => decodeBatch(b.bytes!).records.map((r) => r.value!.length));
     expect(offsets.every((l) => l === 100)).toBe(true);
     acc.release(q, taken);
+    acc.requestDone(q, taken);
     expect(q.muted).toBe(false);
     expect(acc.batchCount).toBe(total - taken.length);
   });
@@ -67,11 +68,81 @@ describe('RecordAccumulator', () => {
     const first = acc.drain(q, 1);
     expect(first.length).toBe(1);
     acc.reenqueue(q, first, 5000);
+    acc.requestDone(q, first);
     expect(q.batches[0]).toBe(first[0]);
     const check = acc.ready(4000, true);
     expect(check.ready).toEqual([]);
     expect(check.nextReadyInMs).toBe(1000);
     expect(acc.ready(5000, false).ready).toEqual([q]);
+  });
+
+  it('pipelines up to the window it is given; the window counts from the oldest unsettled request', () => {
+    const acc = make(256, 0);
+    for (let i = 0; i < 12; i++) acc.append('t', 0, 1, { key: null, value, timestamp: 1000 }, sink, i, 1000);
+    const q = acc.queue('t', 0);
+    const window3 = () => 3;
+    const sent = [];
+    for (let r = 0; r < 3; r++) {
+      expect(acc.ready(1000, false, window3).ready).toEqual([q]);
+      sent.push(acc.drain(q, 1));
+    }
+    expect(acc.ready(1000, false, window3).ready).toEqual([]); // 3 in flight
+    expect(acc.ready(1000, false).ready).toEqual([]); // the default window is 1
+    // The later two are answered, the first is not: still no room (a lost answer must not let
+    // more than the window be stored after it).
+    for (const r of [sent[1]!, sent[2]!]) {
+      acc.release(q, r);
+      acc.requestDone(q, r);
+    }
+    expect(acc.ready(1000, false, window3).ready).toEqual([]);
+    acc.release(q, sent[0]!);
+    acc.requestDone(q, sent[0]!);
+    expect(acc.ready(1000, false, window3).ready).toEqual([q]);
+  });
+
+  it('a failed request holds its batches until every request of the partition settled, then they go first, in the order first sent', () => {
+    const acc = make(256, 0);
+    for (let i = 0; i < 8; i++) acc.append('t', 0, 1, { key: null, value, timestamp: 1000 }, sink, i, 1000);
+    const q = acc.queue('t', 0);
+    const a = acc.drain(q, 1);
+    const b = acc.drain(q, 1);
+    const c = acc.drain(q, 1);
+    const waiting = q.batches[0];
+    // b fails first, then c is refused as out of order behind it: both held, nothing new goes.
+    expect(q.hasEarlierUnacked(c[0]!)).toBe(true);
+    acc.reenqueue(q, b, 2000);
+    acc.requestDone(q, b);
+    expect(acc.ready(5000, true, () => 5).ready).toEqual([]);
+    acc.reenqueue(q, c, 1500);
+    acc.requestDone(q, c);
+    expect(q.recovering).toBe(true);
+    expect(q.batches[0]).toBe(waiting);
+    // a succeeds: nothing is in flight any more, so b and c go back to the head, b first, after the later backoff.
+    acc.release(q, a);
+    acc.requestDone(q, a);
+    expect(q.recovering).toBe(false);
+    expect(q.batches.slice(0, 3)).toEqual([b[0], c[0], waiting]);
+    expect(q.hasEarlierUnacked(c[0]!)).toBe(true); // b is still unacknowledged
+    expect(q.hasEarlierUnacked(b[0]!)).toBe(false); // a was acknowledged
+    expect(acc.ready(1999, false, () => 5).ready).toEqual([]);
+    expect(acc.ready(2000, false, () => 5).ready).toEqual([q]);
+    // Re-drained, they keep their first drain order.
+    const again = acc.drain(q, 1);
+    expect(again[0]).toBe(b[0]);
+    expect(again[0]!.drainOrder).toBeLessThan(c[0]!.drainOrder);
+  });
+
+  it('abortAll also takes batches held for retry', () => {
+    const acc = make(256, 0);
+    for (let i = 0; i < 4; i++) acc.append('t', 0, 1, { key: null, value, timestamp: 1000 }, sink, i, 1000);
+    const q = acc.queue('t', 0);
+    const a = acc.drain(q, 1);
+    acc.drain(q, 1);
+    acc.reenqueue(q, a, 2000);
+    acc.requestDone(q, a);
+    const total = acc.batchCount;
+    expect(acc.abortAll().length).toBe(total - 1); // all but the one still in flight
+    expect(q.returned).toEqual([]);
   });
 
   it('tells the sticky partitioner when a batch closes', () => {
