@@ -68,6 +68,7 @@ export class Producer {
         lingerMs: o.lingerMs,
         batchOptions: { compression: o.compression },
         recycledBuffersMax: Math.max(16, Math.floor(o.maxRequestSize / o.batchSize)),
+        maxRequestBytes: o.maxRequestSize,
       },
       this.partitioner,
     );

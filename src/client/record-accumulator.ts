@@ -4,8 +4,8 @@
  * Each (topic, partition) has a FIFO of `ProducerBatch`es; only the last may be open for appends.
  * A batch closes when the next record does not fit in `batchSizeBytes` (a single larger record gets
  * a batch of its own), or when it is drained for sending. A partition is *ready* when its head batch
- * is closed, has lingered `lingerMs`, or a flush is under way; and fewer than `maxInFlightPerPartition`
- * requests of it are in flight (none while it recovers from a failed one, below).
+ * is closed, has lingered `lingerMs`, or a flush is under way; and fewer requests of it are in
+ * flight than its window allows (none while it recovers from a failed one, below).
  *
  * Ordering: at most a window of requests carrying one partition's batches are in flight (the
  * sender's `windowOf`): 1 without idempotence, so nothing newer can overtake a batch being retried and
@@ -182,6 +182,8 @@ export interface AccumulatorOptions {
   batchOptions: BatchOptions;
   /** Most acknowledged batch buffers kept for reuse (default: one maxRequestSize worth, at least 16). */
   recycledBuffersMax?: number;
+  /** The producer's maxRequestSize: a partition with this much queued pipelines without lingering. */
+  maxRequestBytes?: number;
 }
 
 export interface ReadyCheck {
@@ -202,12 +204,15 @@ export class RecordAccumulator {
   private readonly spare: Buffer[] = [];
   private readonly spareMax: number;
   private drains = 0;
+  /** Batches that make a whole request (see ready()). */
+  private readonly batchesPerRequest: number;
 
   constructor(
     private readonly options: AccumulatorOptions,
     private readonly partitioner: Partitioner,
   ) {
     this.spareMax = options.recycledBuffersMax ?? 16;
+    this.batchesPerRequest = options.maxRequestBytes ? Math.max(1, Math.ceil(options.maxRequestBytes / options.batchSizeBytes)) : Infinity;
   }
 
   /** Buffers waiting for reuse (tests). */
@@ -273,6 +278,18 @@ export class RecordAccumulator {
         continue;
       }
       const head = q.batches[0]!;
+      // A request of this partition is in flight already: another goes only once what waits is
+      // worth a request of its own — its oldest batch has lingered lingerMs (it would have left by
+      // now from an idle partition), or a whole request's worth is queued. Otherwise it waits for
+      // the answer and leaves in one larger request: pipelining every full batch cost the 100 B
+      // producer a quarter of its throughput in requests (docs/BENCHMARKS.md, "Pipelined partitions").
+      if (q.window.length > 0 && !flushing && head.attempts === 0 && q.batches.length < this.batchesPerRequest) {
+        const lingerLeft = head.createdMs + this.options.lingerMs - nowMs;
+        if (lingerLeft > 0) {
+          nextReadyInMs = Math.min(nextReadyInMs, lingerLeft);
+          continue;
+        }
+      }
       if (flushing || head.closed || q.batches.length > 1 || head.attempts > 0) {
         ready.push(q);
         continue;

@@ -100,6 +100,23 @@ describe('RecordAccumulator', () => {
     expect(acc.ready(1000, false, window3).ready).toEqual([q]);
   });
 
+  it('with a request in flight, another goes once the oldest batch lingered or a whole request is queued', () => {
+    const partitioner = new DefaultPartitioner(() => 0);
+    const acc = new RecordAccumulator({ batchSizeBytes: 256, lingerMs: 5, batchOptions: {}, maxRequestBytes: 4 * 256 }, partitioner);
+    const q = acc.queue('t', 0);
+    const window5 = () => 5;
+    for (let i = 0; i < 3; i++) acc.append('t', 0, 1, { key: null, value, timestamp: 1000 }, sink, i, 1000);
+    acc.drain(q, 1); // one full batch in flight; a second full batch and an open one wait
+    const early = acc.ready(1002, false, window5);
+    expect(early.ready).toEqual([]);
+    expect(early.nextReadyInMs).toBe(3); // the oldest waiting batch was created at 1000
+    expect(acc.ready(1005, false, window5).ready).toEqual([q]);
+    expect(acc.ready(1002, true, window5).ready).toEqual([q]); // flush() does not wait
+    // A whole request's worth queued goes at once.
+    for (let i = 0; i < 8; i++) acc.append('t', 0, 1, { key: null, value, timestamp: 1001 }, sink, i, 1001);
+    expect(acc.ready(1001, false, window5).ready).toEqual([q]);
+  });
+
   it('a failed request holds its batches until every request of the partition settled, then they go first, in the order first sent', () => {
     const acc = make(256, 0);
     for (let i = 0; i < 8; i++) acc.append('t', 0, 1, { key: null, value, timestamp: 1000 }, sink, i, 1000);
