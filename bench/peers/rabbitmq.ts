@@ -50,7 +50,7 @@ export const rabbitmq: PeerSystem = {
           supported: true,
           setting: 'persistent + confirms',
           description: 'durable classic queue, persistent messages, publisher confirms (confirm after the message store fsyncs); consumers get each message before its fsync',
-          // Measured (docs/BENCHMARKS.md, "RabbitMQ delivers before its fsync"): with a consumer
+          // Measured (docs/BENCHMARKS.md, "RabbitMQ hands consumers messages before its fsync"): with a consumer
           // attached, every message reached it before the publisher's confirm, i.e. before the
           // fsync that the confirm waits for. Ferry (flush.mode=always) and Redis (appendfsync
           // always) show consumers only what is fsynced, so e2e latency is not like with like here.
