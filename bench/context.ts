@@ -39,7 +39,7 @@ export function workerConfigs(ctx: BenchContext, topic: string, opts: { stamp: b
     count,
     messageSize: o.messageSize,
     acks: o.acks,
-    ...(o.idempotent ? { idempotent: true } : {}),
+    idempotent: o.idempotent,
     stamp: opts.stamp,
     outstandingMax,
     api: o.api,

@@ -16,7 +16,7 @@ export interface BenchOptions {
   count: number;
   partitions: number;
   acks: 0 | 1 | -1;
-  /** SDK producer option `idempotent` (needs --acks all). */
+  /** SDK producer option `idempotent` (needs --acks all); the SDK's default (on with acks all) unless given. */
   idempotent: boolean;
   flushMode: FlushMode;
   producers: number;
@@ -73,7 +73,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .addOption(new Option('--acks <acks>', '0, 1 or all').argParser(parseAcks).default(1))
     .addOption(new Option('--flush-mode <mode>', 'flush.mode of the private broker').choices(['os', 'interval', 'always']).default('os'))
     .option('--producers <n>', 'producer processes', parseCount, 1)
-    .option('--idempotent', 'idempotent producers (needs --acks all)', false)
+    .option('--idempotent', 'idempotent producers (needs --acks all; the SDK default with acks all)')
+    .option('--no-idempotent', 'producers without idempotence (one request per partition in flight)')
     .option('--batch-size <bytes>', 'producer batch.size', parseCount)
     .option('--linger-ms <ms>', 'producer linger.ms', parseNonNegative)
     .option('--runs <n>', 'repeat the measurement N times; report median/min/max', parseCount, 1)
@@ -95,6 +96,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     program.error('e2e needs --message-size >= 8: each value carries an 8-byte send timestamp');
   }
   if (parsed.idempotent && parsed.acks !== -1) program.error('--idempotent needs --acks all');
+  // Neither flag: the SDK's default, idempotent exactly when acks is all.
+  if ((parsed.idempotent as boolean | undefined) === undefined) parsed.idempotent = parsed.acks === -1;
   if (parsed.topic !== undefined && parsed.workload !== 'consume') program.error('--topic applies to the consume workload only');
   if (parsed.rate !== undefined && parsed.workload !== 'e2e' && parsed.workload !== 'group') program.error('--rate applies to the e2e and group workloads only');
   if (parsed.workload === 'failover' && (parsed.brokers < 3 || parsed.bootstrap !== undefined)) program.error('failover needs a private cluster: --brokers >= 3 and no --bootstrap');

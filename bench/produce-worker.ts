@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const ferry = new Ferry({ bootstrap: config.bootstrap, clientId: `ferry-bench-${config.workerId}` });
   const producer = ferry.producer({
     acks: config.acks,
-    ...(config.idempotent ? { idempotent: true } : {}),
+    idempotent: config.idempotent === true,
     ...(config.batchSize !== undefined ? { batchSize: config.batchSize } : {}),
     ...(config.lingerMs !== undefined ? { lingerMs: config.lingerMs } : {}),
   });

@@ -73,7 +73,7 @@ export const ferry: PeerSystem = {
     // request is in flight the next ones still batch up behind it): a lower median, but at 10k
     // msgs/s 50–80% more CPU and no better p99 (docs/BENCHMARKS.md, "Closing the peer gaps").
     const linger = opts.paced && config.ferryE2eLingerMs !== undefined ? { lingerMs: config.ferryE2eLingerMs } : {};
-    // Idempotent (Kafka's default since 3.0): a partition's requests are pipelined, up to 5, with
+    // Idempotent (the SDK default with acks all, as Kafka since 3.0): a partition's requests are pipelined, up to 5, with
     // order kept by sequence numbers; without it the SDK keeps one request per partition in flight.
     const producer = f.producer({ acks: -1, idempotent: true, ...linger });
     return {

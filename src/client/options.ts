@@ -102,7 +102,9 @@ export function resolveProducerOptions(o: ProducerOptions, defaultRequestTimeout
   const maxRequestSize = int('maxRequestSize', o.maxRequestSize, MiB, 1024, 2 ** 31 - 1);
   const bufferMemory = int('bufferMemory', o.bufferMemory, 32 * MiB, 1024);
   if (bufferMemory < batchSize) throw invalid('bufferMemory', bufferMemory, `>= batchSize (${batchSize})`);
-  const idempotent = bool('idempotent', o.idempotent, false);
+  // As Kafka since 3.0 (KIP-679): idempotent unless asked not to, when acks is all (with acks 0 or 1
+  // the default is off; asking for idempotence with them is an error, below).
+  const idempotent = bool('idempotent', o.idempotent, acksRaw === -1 || acksRaw === 'all');
   // As Kafka: with acks 0 or 1 an acknowledged batch can vanish in a leader change, leaving a gap in
   // the sequence that every later batch would trip over (OUT_OF_ORDER_SEQUENCE_NUMBER).
   if (idempotent && acksRaw !== -1 && acksRaw !== 'all') {

@@ -78,9 +78,11 @@ export interface ProducerOptions {
   /**
    * Idempotence (enable.idempotence, Kafka KIP-98): the producer gets a producer id from the cluster
    * and numbers each partition's records, so a batch re-sent after a lost answer or a leader change
-   * is stored once (the broker answers with the original offsets). Needs acks 'all'/-1 (other acks
-   * are refused with INVALID_CONFIG). Default false: Kafka defaults it to true since 3.0; Ferry will
-   * once it has run in the chaos campaign for a while (see docs/ARCHITECTURE.md, "Idempotent producer").
+   * is stored once (the broker answers with the original offsets), and up to 5 requests per
+   * partition may be in flight with order kept. Needs acks 'all'/-1 (`true` with other acks is
+   * refused with INVALID_CONFIG). Default: true with acks 'all' (the default), false otherwise, as
+   * Kafka since 3.0 (KIP-679); the chaos campaigns have run idempotent producers since session 3
+   * (docs/ARCHITECTURE.md, "Idempotent producer").
    */
   idempotent?: boolean;
   /**

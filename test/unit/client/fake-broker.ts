@@ -71,6 +71,9 @@ export async function startFakeBroker(opts: FakeBrokerOptions): Promise<FakeBrok
   });
 
   server.addService(proto.ferry.v1.ProduceService.service, {
+    // Producers are idempotent by default (acks all): they ask for an id first. This broker stores
+    // what it is sent without sequence checks (fake-cluster.ts runs the real ones).
+    InitProducerId: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { producerId: 7, producerEpoch: 0 }),
     Produce: (call: grpc.ServerUnaryCall<ProduceRequest__Output, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       const req = call.request;
       produceRequests.push(req);

@@ -8,6 +8,7 @@ import { ErrorCode, Ferry, type Producer } from '../../../src/client/index.js';
 import { readBatchHeader } from '../../../src/protocol/record-batch.js';
 import { fakeClusterPerTest, statusError, type FakeCluster } from './fake-cluster.js';
 import { expectExactlyInOrder } from './producer-helpers.js';
+import { resolveProducerOptions } from '../../../src/client/options.js';
 import * as grpc from '@grpc/grpc-js';
 
 const setup = fakeClusterPerTest();
@@ -145,5 +146,21 @@ describe('Producer: idempotent', () => {
     const { ferry } = await setup();
     expect(() => ferry.producer({ idempotent: true, acks: 0 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_CONFIG }));
     expect(() => ferry.producer({ idempotent: true, acks: 'all' })).not.toThrow();
+  });
+
+  it('is the default with acks all (Kafka KIP-679), not with acks 0 or 1, and can be turned off', () => {
+    expect(resolveProducerOptions({}, 1000).idempotent).toBe(true);
+    expect(resolveProducerOptions({ acks: 'all' }, 1000).idempotent).toBe(true);
+    expect(resolveProducerOptions({ acks: 1 }, 1000).idempotent).toBe(false);
+    expect(resolveProducerOptions({ acks: 0 }, 1000).idempotent).toBe(false);
+    expect(resolveProducerOptions({ idempotent: false }, 1000).idempotent).toBe(false);
+  });
+
+  it('by default a producer asks for a producer id and numbers its batches', async () => {
+    const { cluster, ferry } = await setup();
+    const p = ferry.producer({ lingerMs: 0 });
+    await p.send({ topic: 't', partition: 0, value: 'x' });
+    expect(sentHeaders(cluster)[0]![0]!.producerId).toBeGreaterThanOrEqual(0);
+    await p.close();
   });
 });
