@@ -120,8 +120,6 @@ export class ProducerBatch {
 
 export class PartitionQueue {
   readonly batches: ProducerBatch[] = [];
-  /** Requests carrying this partition's batches that are in flight. */
-  inFlight = 0;
   /** A request of it failed: no new sends until `inFlight` is 0 and `returned` is back in the queue. */
   recovering = false;
   /** Batches of failed requests waiting to go back to the head of the queue (see the top of the file). */
@@ -136,8 +134,9 @@ export class PartitionQueue {
    */
   readonly window: { first: number; settled: boolean }[] = [];
   private returnAtMs = 0;
-  /** `producerId:epoch` of the last batch the leader acknowledged (idempotence; '' = none yet). */
-  ackedIdentity = '';
+  /** Producer id and epoch of the last batch the leader acknowledged (idempotence; -1 = none yet). */
+  ackedProducerId = -1;
+  ackedEpoch = -1;
   /** No send before this time (retry backoff), ms since the epoch. */
   retryAtMs = 0;
   /** The topic's partition count at the last append (for the sticky partitioner). */
@@ -146,6 +145,13 @@ export class PartitionQueue {
     readonly topic: string,
     readonly partition: number,
   ) {}
+
+  /** Requests carrying this partition's batches that are in flight: the window's unsettled ones. */
+  get inFlight(): number {
+    let n = 0;
+    for (const w of this.window) if (!w.settled) n++;
+    return n;
+  }
 
   /** Nothing new of this partition may be sent now (in flight, or recovering from a failure). */
   get muted(): boolean {
@@ -328,7 +334,6 @@ export class RecordAccumulator {
       bytes += size;
     }
     if (q.batches.length === 0) this.nonEmpty.delete(q);
-    q.inFlight++;
     q.window.push({ first: taken[0]!.drainOrder, settled: false });
     return taken;
   }
@@ -343,7 +348,6 @@ export class RecordAccumulator {
 
   /** The request carrying `batches` of `q` settled (after they were released or re-enqueued). */
   requestDone(q: PartitionQueue, batches: readonly ProducerBatch[]): void {
-    q.inFlight--;
     const slot = q.window.find((w) => w.first === batches[0]?.drainOrder && !w.settled);
     if (slot) slot.settled = true;
     while (q.window.length > 0 && q.window[0]!.settled) q.window.shift();

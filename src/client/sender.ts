@@ -102,7 +102,7 @@ export class Sender {
    */
   private readonly windowOf = (q: PartitionQueue): number => {
     const id = this.identity;
-    if (!id || !id.hasId || q.ackedIdentity !== `${id.producerId}:${id.epoch}`) return 1;
+    if (!id || !id.hasId || q.ackedProducerId !== id.producerId || q.ackedEpoch !== id.epoch) return 1;
     return Math.min(IDEMPOTENT_PARTITION_WINDOW, this.options.maxInFlightRequests);
   };
 
@@ -284,7 +284,10 @@ export class Sender {
               offset += b.recordCount;
             }
             const lastBatch = batches[batches.length - 1]!;
-            if (lastBatch.producerId >= 0) q.ackedIdentity = `${lastBatch.producerId}:${lastBatch.producerEpoch}`;
+            if (lastBatch.producerId >= 0) {
+              q.ackedProducerId = lastBatch.producerId;
+              q.ackedEpoch = lastBatch.producerEpoch;
+            }
             this.acc.release(q, batches);
             this.acc.recycle(batches);
             this.acc.requestDone(q, batches);
